@@ -1,0 +1,1 @@
+"""The dlwp config tree (Hydra)."""

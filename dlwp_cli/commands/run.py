@@ -1,0 +1,69 @@
+"""``dlwp run``: check every job's config up front, then hand over to Hydra (runs and sweeps)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from pathlib import Path
+
+from dlwp_cli.errors import ConfigError
+
+MAX_PRECHECKED_JOBS = 200
+
+
+def split_args(args: list[str]) -> tuple[list[str], bool]:
+    """(overrides, multirun) from the words after ``dlwp run``."""
+    multirun = any(a in ("-m", "--multirun") for a in args)
+    overrides = [a for a in args if not a.startswith("-")]
+    return overrides, multirun
+
+
+def expand_sweep(overrides: list[str]) -> list[list[str]]:
+    """Every job of a basic-sweeper multirun, as plain override lists."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as err:
+        raise ConfigError(f"Cannot parse the overrides: {str(err).splitlines()[0]}") from None
+    axes = []
+    for override in parsed:
+        key = override.get_key_element()
+        if override.is_sweep_override() and not override.is_hydra_override():
+            axes.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+        else:
+            axes.append([override.input_line])
+    return [list(combo) for combo in itertools.islice(itertools.product(*axes), MAX_PRECHECKED_JOBS)]
+
+
+def precheck(overrides: list[str], multirun: bool) -> None:
+    """Compose and validate each job, and make sure its output folder can be written."""
+    from dlwp_cli.config.compose import compose
+    from dlwp_cli.config.validate import validate
+    from dlwp_cli.run_folder import ensure_writable
+
+    for job in expand_sweep(overrides) if multirun else [overrides]:
+        cfg = compose(job)
+        validate(cfg)
+    ensure_writable(Path(str(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir)))
+
+
+def run_command(args: list[str]) -> int:
+    if any(a in ("-h", "--help") for a in args):
+        print("usage: dlwp run [OVERRIDES...] [-m]\n\nHydra overrides, e.g. task=imdb model=dense epochs=3; "
+              "see 'dlwp list' for the groups and 'dlwp show' for the composed config.")
+        return 0
+    overrides, multirun = split_args(args)
+    precheck(overrides, multirun)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ start-up noise
+    from dlwp_cli import app
+
+    saved = sys.argv
+    sys.argv = ["dlwp", *args]
+    try:
+        app.hydra_main()
+    finally:
+        sys.argv = saved
+    return 1 if app.FAILED_JOBS else 0

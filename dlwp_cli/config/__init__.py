@@ -1,0 +1,1 @@
+"""Composing, validating and listing the Hydra config tree (no TensorFlow imports here)."""

@@ -1,0 +1,131 @@
+"""Typed schema of a composed run configuration (OmegaConf structured configs).
+
+The ``model`` node is typed by its own ``_target_`` dataclass (see validate.py);
+``callbacks`` maps names to ``_target_`` specs and is checked when instantiated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+@dataclass
+class DatasetSpec:
+    name: str = "???"
+    params: dict[str, Any] = field(default_factory=dict)
+    synthetic: dict[str, int] = field(default_factory=lambda: {"n_train": 512, "n_test": 128})
+
+
+@dataclass
+class FeatureSpec:
+    encoding: str = "dense"           # dense | multi_hot
+    num_tokens: Optional[int] = None  # multi_hot width
+    scale: Optional[float] = None     # divide raw values by this
+    standardize: bool = False         # subtract the training mean, divide by the training std
+
+
+@dataclass
+class HeadSpec:
+    units: int = "???"  # type: ignore[assignment]
+    activation: Optional[str] = None
+
+
+@dataclass
+class TaskSpec:
+    name: str = "???"
+    dataset: DatasetSpec = field(default_factory=DatasetSpec)
+    input_kinds: list[str] = field(default_factory=lambda: ["vector"])
+    features: FeatureSpec = field(default_factory=FeatureSpec)
+    labels: str = "index"             # index | one_hot | value
+    head: HeadSpec = field(default_factory=HeadSpec)
+    loss: str = "???"
+    metrics: list[str] = field(default_factory=list)
+    epochs: int = 1
+    batch_size: int = 32
+    dense_units: list[int] = field(default_factory=list)
+
+
+@dataclass
+class OptimizerSpec:
+    name: str = "rmsprop"
+    learning_rate: float = 1e-3
+    momentum: Optional[float] = None
+
+
+@dataclass
+class StrategySpec:
+    name: str = "auto"                # auto | cpu | one_device | mirrored
+    device: Optional[str] = None
+    devices: Optional[list[str]] = None
+    logical_cpus: Optional[int] = None
+
+
+@dataclass
+class TrainerSpec:
+    mode: str = "fit"                 # fit | kfold | random_baseline
+    validation_size: float = 0
+    validation_from: str = "first"    # first | last
+    folds: int = 4
+    shuffle_folds: bool = False
+    validate_each_epoch: bool = False
+    shuffle: bool = True
+    evaluate_test: bool = True
+    limit_batches: Optional[int] = None
+
+
+@dataclass
+class PerformanceSpec:
+    steps_per_execution: int = 1
+    jit_compile: Any = "auto"         # auto | true | false
+    cache: bool = True
+    prefetch: bool = True
+
+
+@dataclass
+class OutputSpec:
+    save_model: bool = True
+    plots: bool = True
+    tensorboard: bool = True
+    predict_samples: int = 10
+    console: bool = True
+
+
+@dataclass
+class TargetSpec:
+    metric: str = "???"
+    book: float = "???"  # type: ignore[assignment]
+    band: Optional[list[float]] = None
+    ref: str = ""
+
+
+@dataclass
+class RunSpec:
+    experiment: Optional[str] = None
+    name: str = "run"
+    seed: int = 42
+    deterministic: bool = False
+    epochs: int = 1
+    batch_size: int = 32
+    data_dir: Optional[str] = None
+    download: bool = True
+    source: str = "real"              # real | synthetic
+    task: TaskSpec = field(default_factory=TaskSpec)
+    model: Any = None
+    optimizer: OptimizerSpec = field(default_factory=OptimizerSpec)
+    callbacks: dict[str, Any] = field(default_factory=dict)
+    strategy: StrategySpec = field(default_factory=StrategySpec)
+    trainer: TrainerSpec = field(default_factory=TrainerSpec)
+    performance: PerformanceSpec = field(default_factory=PerformanceSpec)
+    output: OutputSpec = field(default_factory=OutputSpec)
+    targets: list[TargetSpec] = field(default_factory=list)
+
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "source": ("real", "synthetic"),
+    "task.labels": ("index", "one_hot", "value"),
+    "task.features.encoding": ("dense", "multi_hot"),
+    "strategy.name": ("auto", "cpu", "one_device", "mirrored"),
+    "trainer.mode": ("fit", "kfold", "random_baseline"),
+    "trainer.validation_from": ("first", "last"),
+}

@@ -1,0 +1,126 @@
+"""One run from a validated config: data, strategy, trainer, evaluation, predictions, run folder."""
+
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from omegaconf import DictConfig, OmegaConf
+
+from dlwp_cli import console, plots, run_folder, targets
+from dlwp_cli.config.validate import model_class
+from dlwp_cli.training import callbacks as run_callbacks
+from dlwp_cli.training.features import Prepared, choose_input_kind, prepare
+from dlwp_cli.training.inputs import make_dataset
+from dlwp_cli.training.strategy import describe, make_strategy
+from dlwp_cli.training.trainers import TRAINERS, Context
+from dlwp_tasks.datasets.registry import load_dataset
+
+
+def seed_everything(seed: int, deterministic: bool) -> None:
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def load_data(cfg: DictConfig):
+    """The task's dataset: real files, or random data of the real sizes when source=synthetic."""
+    params = OmegaConf.to_container(cfg.task.dataset.params, resolve=True)
+    if cfg.source == "synthetic":
+        params.update(OmegaConf.to_container(cfg.task.dataset.synthetic), seed=int(cfg.seed))
+    return load_dataset(cfg.task.dataset.name, source=cfg.source, data_dir=cfg.data_dir, download=cfg.download,
+                        **params)
+
+
+def predict_samples(model, data: Prepared, cfg: DictConfig) -> dict:
+    """Predictions for the first test examples: class and probability, or the regressed value."""
+    count = min(int(cfg.output.predict_samples), len(data.y_test))
+    if count == 0 or model is None:
+        return {}
+    ds = make_dataset(data.x_test, data.y_test, data, count, indices=np.arange(count))
+    outputs = np.asarray(model.predict(ds, verbose=0))
+    truth = data.y_test[:count]
+    truth = truth.argmax(axis=1) if truth.ndim == 2 else truth
+    if outputs.shape[-1] > 1:
+        return {"true": truth.tolist(), "predicted": outputs.argmax(axis=1).tolist(),
+                "probability": outputs.max(axis=1).round(6).tolist()}
+    values = outputs[:, 0]
+    if cfg.task.head.activation == "sigmoid":
+        return {"true": truth.tolist(), "predicted": (values > 0.5).astype(int).tolist(),
+                "probability": values.round(6).tolist()}
+    return {"true": truth.tolist(), "predicted": values.round(4).tolist()}
+
+
+def environment(strategy) -> dict:
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        **describe(strategy),
+    }
+
+
+def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
+    """Train and evaluate as configured; write the run folder; return the metrics dict."""
+    started = time.perf_counter()
+    choices = dict(choices or {})
+    run_dir = run_folder.ensure_writable(Path(run_dir))
+    show = cfg.output.console
+    if show:
+        console.summary(cfg, choices, run_dir)
+    run_folder.write_config(run_dir, cfg)
+    seed_everything(int(cfg.seed), cfg.deterministic)
+
+    splits = load_data(cfg)
+    kind = (choose_input_kind(cfg.task.input_kinds, model_class(cfg.model._target_).input_kinds)
+            if cfg.trainer.mode != "random_baseline" else cfg.task.input_kinds[0])
+    data = prepare(splits, cfg.task, kind)
+    data_s = time.perf_counter() - started
+
+    strategy = make_strategy(cfg.strategy)
+    log_dir = run_dir / run_folder.TENSORBOARD
+    shared = run_callbacks.from_config(cfg.callbacks)
+    if cfg.output.tensorboard:
+        shared.append(keras.callbacks.TensorBoard(log_dir=str(log_dir)))
+    progress = None
+    if show:
+        progress = lambda label, epochs, steps: run_callbacks.RichProgress(console.console, epochs, steps, label)  # noqa: E731
+    result = TRAINERS[cfg.trainer.mode](Context(cfg, strategy, shared, progress), data)
+
+    metrics = {
+        "experiment": cfg.experiment,
+        "name": cfg.name,
+        "choices": choices,
+        "status": "completed",
+        "seed": int(cfg.seed),
+        "epochs": int(cfg.epochs),
+        "batch_size": int(cfg.batch_size),
+        **result.metrics,
+        "predictions": predict_samples(result.model, data, cfg),
+        "data": {"source": cfg.source, "train_examples_total": int(len(data.y_train)),
+                 "test_examples": int(len(data.y_test)), "input_kind": kind, **(splits.info or {})},
+        "environment": environment(strategy),
+    }
+    if result.model is not None:
+        metrics["parameters"] = int(result.model.count_params())
+        if cfg.output.save_model:
+            run_folder.save_model(run_dir, result.model)
+    if cfg.output.tensorboard and result.model is not None:
+        final = {f"test/{k}": v for k, v in metrics.get("test", {}).items()}
+        final.update({f"cv/{k}": v for k, v in metrics.get("cv", {}).get("mean", {}).items()})
+        run_callbacks.log_hparams(log_dir, cfg, final)
+    if cfg.output.plots and metrics.get("history"):
+        plots.plot_history(metrics["history"], run_dir / run_folder.HISTORY_PLOT, title=str(cfg.name))
+    checks = [targets.check(OmegaConf.to_container(t), metrics) for t in cfg.targets]
+    metrics["targets"] = checks
+    metrics["timings"] = {"data_s": data_s, **result.timings, "total_s": time.perf_counter() - started}
+    run_folder.write_json(run_dir / run_folder.METRICS, metrics)
+    if show:
+        console.results(metrics, checks)
+    return metrics

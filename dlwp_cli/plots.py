@@ -1,0 +1,33 @@
+"""Training curves drawn like the book's figures: training as dots, validation as a line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def plot_history(history: dict, path: Path, title: str = "") -> Path | None:
+    """One panel per metric (loss first); ``bo`` training points and a ``b`` validation line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [k for k in history if not k.startswith("val_")]
+    names += [k[4:] for k in history if k.startswith("val_") and k[4:] not in history]
+    names.sort(key=lambda k: (k != "loss", k))
+    if not names:
+        return None
+    fig, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        for key, style, label in ((name, "bo", "Training"), (f"val_{name}", "b", "Validation")):
+            values = history.get(key)
+            if values:
+                ax.plot(range(1, len(values) + 1), values, style, label=f"{label} {name}", markersize=3)
+        ax.set_xlabel("Epochs")
+        ax.set_ylabel(name)
+        ax.set_title(f"{title} {name}".strip())
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,1 @@
+"""Training machinery (imports TensorFlow): inputs, strategies, callbacks and trainer modes."""

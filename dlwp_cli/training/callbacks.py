@@ -1,0 +1,89 @@
+"""Keras callbacks of a run: console progress, TensorBoard with HParams, and those from config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from dlwp_cli.errors import ConfigError
+
+
+class RichProgress(keras.callbacks.Callback):
+    """One live progress bar for the current epoch, and a metrics line as each epoch ends."""
+
+    def __init__(self, console, epochs: int, steps: int, label: str = ""):
+        super().__init__()
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._epochs = epochs
+        self._steps = steps
+        self._label = label
+        self._progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, transient=True,
+        )
+        self._task = self._progress.add_task("", total=steps)
+
+    def on_train_begin(self, logs=None):
+        self._progress.start()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._progress.reset(self._task, description=f"{self._label}epoch {epoch + 1}/{self._epochs}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._progress.update(self._task, completed=min(batch + 1, self._steps))
+
+    def on_epoch_end(self, epoch, logs=None):
+        shown = "  ".join(f"{k} {float(v):.4f}" for k, v in (logs or {}).items() if k != "learning_rate")
+        self._progress.console.print(f"[dim]{self._label}epoch {epoch + 1:>3}/{self._epochs}[/]  {shown}")
+
+    def on_train_end(self, logs=None):
+        self._progress.stop()
+
+
+def flat_hparams(cfg: DictConfig) -> dict:
+    """Scalar settings of a run as ``dotted.key -> value`` for the HParams dashboard."""
+    flat: dict = {}
+
+    def walk(node, prefix):
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            if isinstance(value, dict):
+                walk(value, path + ".")
+            elif isinstance(value, (bool, int, float, str)):
+                flat[path] = value
+            elif isinstance(value, list) and all(isinstance(v, (int, float, str)) for v in value):
+                flat[path] = str(value)
+
+    container = OmegaConf.to_container(cfg, resolve=True)
+    container.pop("targets", None)
+    walk(container, "")
+    return flat
+
+
+def log_hparams(log_dir: Path, cfg: DictConfig, final_metrics: dict) -> None:
+    """Write the run's hyperparameters and final metrics where TensorBoard's HParams plugin finds them."""
+    from tensorboard.plugins.hparams import api as hp
+
+    with tf.summary.create_file_writer(str(log_dir)).as_default():
+        hp.hparams(flat_hparams(cfg), trial_id=str(cfg.name))
+        for name, value in final_metrics.items():
+            tf.summary.scalar(name, float(value), step=int(cfg.epochs))
+
+
+def from_config(specs: DictConfig) -> list[keras.callbacks.Callback]:
+    """Instantiate the ``callbacks`` group: a mapping of names to ``_target_`` specs."""
+    built = []
+    for name, spec in (specs or {}).items():
+        if spec is None:
+            continue
+        try:
+            built.append(instantiate(spec))
+        except Exception as err:  # instantiate wraps the real cause
+            cause = err.__cause__ or err
+            raise ConfigError(f"Callback '{name}' cannot be created from {OmegaConf.to_container(spec)}: {cause}") from None
+    return built

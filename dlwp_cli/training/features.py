@@ -1,0 +1,94 @@
+"""Turn a task's raw arrays into model inputs and targets (NumPy side, before tf.data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from omegaconf import DictConfig
+
+from dlwp_tasks.datasets.base import DataSplits, Sequences
+
+
+@dataclass
+class Prepared:
+    """Model-ready training and test data. ``x`` is an array, or word-id Sequences to multi-hot on the fly."""
+
+    x_train: np.ndarray | Sequences
+    y_train: np.ndarray
+    x_test: np.ndarray | Sequences
+    y_test: np.ndarray
+    input_shape: tuple[int, ...]
+    input_kind: str
+    multi_hot_tokens: int | None = None
+
+
+def choose_input_kind(task_kinds, model_kinds) -> str:
+    """The first input kind the task offers that the model accepts."""
+    return next(kind for kind in task_kinds if kind in model_kinds)
+
+
+def _shape_features(x: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "vector":
+        return x.reshape(len(x), -1)
+    if kind == "image" and x.ndim == 3:
+        return x[..., np.newaxis]
+    return x
+
+
+def encode_labels(y: np.ndarray, labels: str, num_classes: int) -> np.ndarray:
+    """index: int32 class ids; one_hot: float32 (N, num_classes); value: float32."""
+    if labels == "index":
+        return y.astype("int32")
+    if labels == "one_hot":
+        return np.eye(num_classes, dtype="float32")[y.astype("int64")]
+    return y.astype("float32")
+
+
+def prepare(splits: DataSplits, task: DictConfig, input_kind: str) -> Prepared:
+    """Apply the task's feature settings (scale, standardize, multi-hot) and label encoding."""
+    features = task.features
+    y_train = encode_labels(np.asarray(splits.y_train), task.labels, task.head.units)
+    y_test = encode_labels(np.asarray(splits.y_test), task.labels, task.head.units)
+    if features.encoding == "multi_hot":
+        tokens = int(features.num_tokens)
+        return Prepared(splits.x_train, y_train, splits.x_test, y_test, (tokens,), input_kind, tokens)
+
+    x_train = _shape_features(np.asarray(splits.x_train), input_kind).astype("float32")
+    x_test = _shape_features(np.asarray(splits.x_test), input_kind).astype("float32")
+    if features.scale:
+        x_train /= features.scale
+        x_test /= features.scale
+    if features.standardize:
+        # The book's rule: statistics of the training data only, applied to both splits.
+        mean = x_train.mean(axis=0)
+        std = x_train.std(axis=0)
+        std[std == 0] = 1.0
+        x_train = (x_train - mean) / std
+        x_test = (x_test - mean) / std
+    return Prepared(x_train, y_train, x_test, y_test, tuple(x_train.shape[1:]), input_kind)
+
+
+def holdout_indices(n: int, size: float, position: str) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) indices: ``size`` examples (or that fraction) from the first or last rows."""
+    n_val = int(size) if size >= 1 else n - int(n * (1 - size))
+    if not 0 < n_val < n:
+        raise ValueError(f"a hold-out of {size} leaves no training or no validation data out of {n} examples")
+    index = np.arange(n)
+    if position == "first":
+        return index[n_val:], index[:n_val]
+    return index[: n - n_val], index[n - n_val :]
+
+
+def kfold_indices(n: int, folds: int, shuffle: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The book's K-fold: ``n // folds`` contiguous validation rows per fold (optionally shuffled first)."""
+    order = np.random.RandomState(seed).permutation(n) if shuffle else np.arange(n)
+    size = n // folds
+    if size < 1:
+        raise ValueError(f"{folds} folds need at least {folds} training examples, got {n}")
+    splits = []
+    for i in range(folds):
+        val = order[i * size : (i + 1) * size]
+        train = np.concatenate([order[: i * size], order[(i + 1) * size :]])
+        splits.append((train, val))
+    return splits

@@ -1,0 +1,57 @@
+"""Build and compile a model from the config, inside the strategy's scope."""
+
+from __future__ import annotations
+
+import keras
+from hydra.utils import get_class
+from omegaconf import DictConfig, OmegaConf
+
+from dlwp_cli.errors import ConfigError
+from dlwp_tasks.models.head import Head
+
+_OPTIMIZERS = {
+    "rmsprop": keras.optimizers.RMSprop,
+    "sgd": keras.optimizers.SGD,
+    "adam": keras.optimizers.Adam,
+    "adamw": keras.optimizers.AdamW,
+    "adagrad": keras.optimizers.Adagrad,
+    "nadam": keras.optimizers.Nadam,
+}
+
+
+def make_optimizer(spec: DictConfig) -> keras.optimizers.Optimizer:
+    name = spec.name.lower()
+    if name not in _OPTIMIZERS:
+        raise ConfigError(f"Unknown optimizer '{spec.name}'. Available: {', '.join(_OPTIMIZERS)}.")
+    kwargs = {k: v for k, v in OmegaConf.to_container(spec).items() if k != "name" and v is not None}
+    try:
+        return _OPTIMIZERS[name](**kwargs)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"optimizer '{name}' does not accept {kwargs}: {err}") from None
+
+
+def model_body(spec: DictConfig):
+    """The model body dataclass instance named by ``model._target_``."""
+    fields = {k: v for k, v in OmegaConf.to_container(spec, resolve=True).items() if k != "_target_"}
+    return get_class(spec._target_)(**fields)
+
+
+def build_model(cfg: DictConfig, input_shape: tuple[int, ...]) -> keras.Model:
+    """Body + head, compiled with the task's loss and metrics and the run's performance settings."""
+    head = Head(int(cfg.task.head.units), cfg.task.head.activation)
+    try:
+        model = model_body(cfg.model).build(tuple(input_shape), head)
+    except ValueError as err:
+        raise ConfigError(
+            f"Model '{cfg.model._target_}' cannot be built for task '{cfg.task.name}' inputs of shape "
+            f"{tuple(input_shape)}: {str(err).splitlines()[0]}"
+        ) from None
+    jit = cfg.performance.jit_compile
+    model.compile(
+        optimizer=make_optimizer(cfg.optimizer),
+        loss=cfg.task.loss,
+        metrics=list(cfg.task.metrics),
+        steps_per_execution=int(cfg.performance.steps_per_execution),
+        jit_compile=jit if isinstance(jit, bool) else "auto",
+    )
+    return model

@@ -1,0 +1,1 @@
+"""Datasets, model bodies and task logic of dlwp (imported as ``dlwp_tasks``)."""

@@ -1,0 +1,200 @@
+"""Shared data containers and the search order for dataset files.
+
+Every loader looks in the data directory first (the ``data_dir`` argument, else
+``$DLWP_DATA_DIR``, laid out like the shared datasets folder), then for the
+Keras file in the Keras cache, and downloads it with ``keras.utils.get_file``
+only when ``download`` is true.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dlwp_cli.errors import DataError
+
+from .cache import sha256_of, verify
+
+ENV_DATA_DIR = "DLWP_DATA_DIR"
+KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+
+
+@dataclass(eq=False)
+class Sequences:
+    """Ragged int sequences: ``values[offsets[i]:offsets[i + 1]]`` is sequence ``i``."""
+
+    values: np.ndarray
+    offsets: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.values = np.ascontiguousarray(self.values, dtype=np.int32)
+        self.offsets = np.ascontiguousarray(self.offsets, dtype=np.int64)
+        if (
+            self.values.ndim != 1
+            or self.offsets.ndim != 1
+            or len(self.offsets) == 0
+            or self.offsets[0] != 0
+            or self.offsets[-1] != len(self.values)
+            or np.any(np.diff(self.offsets) < 0)
+        ):
+            raise ValueError("offsets must rise from 0 to len(values)")
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"sequence index {i} out of range for {n} sequences")
+        i %= n
+        return self.values[self.offsets[i] : self.offsets[i + 1]]
+
+    def lengths(self) -> np.ndarray:
+        """Length of every sequence (int64)."""
+        return np.diff(self.offsets)
+
+    def take(self, indices: Sequence[int] | np.ndarray) -> Sequences:
+        """A new object holding the sequences at ``indices``, in that order."""
+        idx = np.asarray(indices, dtype=np.int64)
+        lengths = self.lengths()[idx]
+        offsets = np.zeros(len(idx) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        gather = np.repeat(self.offsets[idx] - offsets[:-1], lengths)
+        gather += np.arange(offsets[-1], dtype=np.int64)
+        return Sequences(self.values[gather], offsets)
+
+    @classmethod
+    def from_lists(cls, lists: Iterable[Iterable[int]]) -> Sequences:
+        """Pack lists (or 1-D arrays) of ints."""
+        lists = list(lists)
+        lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+        offsets = np.zeros(len(lists) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        values = np.fromiter(
+            itertools.chain.from_iterable(lists), dtype=np.int32, count=int(offsets[-1])
+        )
+        return cls(values, offsets)
+
+    def to_lists(self) -> list[list[int]]:
+        """Plain Python lists, as ``keras.datasets`` returns them."""
+        flat = self.values.tolist()
+        bounds = self.offsets.tolist()
+        return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+@dataclass(eq=False)
+class DataSplits:
+    """Train and test arrays plus provenance (``source``, ``files``, ``sha256``, ...)."""
+
+    x_train: np.ndarray | Sequences
+    y_train: np.ndarray
+    x_test: np.ndarray | Sequences
+    y_test: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KerasFile:
+    """A file as ``keras.datasets`` fetches it; ``folder`` is its place in a data directory."""
+
+    fname: str
+    sha256: str
+    folder: str
+
+    @property
+    def origin(self) -> str:
+        return KERAS_ORIGIN + self.fname
+
+
+def data_dir_of(data_dir: str | os.PathLike | None) -> Path | None:
+    """The data directory: the argument, else ``$DLWP_DATA_DIR``, else None."""
+    chosen = data_dir if data_dir not in (None, "") else os.environ.get(ENV_DATA_DIR)
+    return Path(chosen).expanduser() if chosen else None
+
+
+def keras_home() -> Path:
+    """``$KERAS_HOME``, else ``~/.keras`` (where ``get_file`` caches under ``datasets/``)."""
+    return Path(os.environ.get("KERAS_HOME") or "~/.keras").expanduser()
+
+
+def locate(relative_paths: Sequence[str], data_dir: str | os.PathLike | None) -> Path | None:
+    """The data directory if it holds every one of ``relative_paths``, else None."""
+    root = data_dir_of(data_dir)
+    if root is not None and all((root / rel).is_file() for rel in relative_paths):
+        return root
+    return None
+
+
+def fetch_keras_file(
+    title: str,
+    keras_file: KerasFile,
+    expected: Sequence[str],
+    data_dir: str | os.PathLike | None,
+    download: bool,
+) -> tuple[Path, str]:
+    """Find or download a Keras dataset file; return its path and where it came from.
+
+    Looks for ``<data_dir>/<folder>/<fname>``, then ``<keras_home>/datasets/<fname>``,
+    checking Keras's sha256, then downloads when ``download`` is true (a corrupt
+    cached copy is downloaded again, as ``get_file`` does). ``expected``
+    names the project's own layout for the error message.
+    """
+    root = data_dir_of(data_dir)
+    if root is not None:
+        candidate = root / keras_file.folder / keras_file.fname
+        if candidate.is_file():
+            verify(candidate, keras_file.sha256, title)
+            return candidate, "data_dir"
+    cached = keras_home() / "datasets" / keras_file.fname
+    if cached.is_file():
+        if sha256_of(cached) == keras_file.sha256:
+            return cached, "keras-cache"
+        if not download:
+            verify(cached, keras_file.sha256, title)
+    if not download:
+        raise missing_data_error(
+            title, expected, keras_file, root, "downloading is turned off (download=false)"
+        )
+    try:
+        import keras  # noqa: PLC0415 - only the download path pays for TensorFlow/Keras
+
+        path = keras.utils.get_file(
+            keras_file.fname,
+            origin=keras_file.origin,
+            file_hash=keras_file.sha256,
+            cache_dir=str(keras_home()),
+        )
+    except Exception as exc:  # get_file raises many kinds (URLError, OSError, ValueError...)
+        raise missing_data_error(
+            title, expected, keras_file, root, f"downloading {keras_file.origin} failed: {exc}"
+        ) from exc
+    return Path(path), "download"
+
+
+def missing_data_error(
+    title: str,
+    expected: Sequence[str],
+    keras_file: KerasFile,
+    root: Path | None,
+    download_note: str,
+) -> DataError:
+    """One paragraph naming the files, the places searched and the settings to change."""
+    wanted = ", ".join(expected)
+    alt = f"{keras_file.folder}/{keras_file.fname}"
+    if root is None:
+        where = "a data directory, but none is set"
+    else:
+        where = f"the data directory {root}"
+    return DataError(
+        f"{title}: expected {wanted} (or Keras's {alt}) under {where} "
+        f"(set data_dir=... or the {ENV_DATA_DIR} environment variable), "
+        f"or {keras_file.fname} in the Keras cache {keras_home() / 'datasets'}; "
+        f"{download_note}. On a connected machine, set download=true to fetch "
+        f"{keras_file.origin}."
+    )

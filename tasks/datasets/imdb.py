@@ -1,0 +1,123 @@
+"""IMDB reviews as word-id sequences: encoded from aclImdb with Keras's word index,
+or Keras's ``imdb.npz``.
+
+The local encoding lists each split's reviews by sorted file name, ``pos`` (label
+1) then ``neg`` (label 0), and drops tokens absent from the index, as Keras's
+own file does. The order inside ``imdb.npz`` is unknown, so after shuffling the
+reviews are not in the book's order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tarfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from dlwp_cli.errors import DataError
+
+from .base import DataSplits, KerasFile, Sequences, fetch_keras_file, locate
+from .cache import KNOWN_SHA256, cache_root, cached_arrays, verify
+from .text import apply_keras_conventions, tokenize
+
+ARCHIVE = "imdb/aclImdb_labeled.tar.gz"
+WORD_INDEX = "imdb/imdb_word_index.json"
+KERAS_FILE = KerasFile(
+    "imdb.npz", "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f", "imdb"
+)
+SPLITS = ("train", "test")
+LABELS = {"pos": 1, "neg": 0}
+
+
+def load_imdb(
+    num_words: int | None = 10000,
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+    seed: int = 113,
+    skip_top: int = 0,
+    maxlen: int | None = None,
+) -> DataSplits:
+    """25,000 train and 25,000 test reviews as ``Sequences``, int64 labels (0 neg, 1 pos)."""
+    root = locate([ARCHIVE, WORD_INDEX], data_dir)
+    if root is not None:
+        raw = _encoded(root / ARCHIVE, root / WORD_INDEX)
+        parts = [
+            (Sequences(raw[f"{s}_values"], raw[f"{s}_offsets"]), raw[f"{s}_labels"])
+            for s in SPLITS
+        ]
+        info = {
+            "source": "data_dir",
+            "files": [str(root / ARCHIVE), str(root / WORD_INDEX)],
+            "sha256": {rel: KNOWN_SHA256[rel] for rel in (ARCHIVE, WORD_INDEX)},
+            "notes": "encoded from aclImdb with the Keras word index; review order differs "
+            "from imdb.npz",
+        }
+    else:
+        path, source = fetch_keras_file("IMDB", KERAS_FILE, [ARCHIVE, WORD_INDEX], data_dir, download)
+        parts = _read_keras_npz(path)
+        info = {"source": source, "files": [str(path)], "sha256": {KERAS_FILE.fname: KERAS_FILE.sha256}}
+    (x_train, y_train), (x_test, y_test) = apply_keras_conventions(
+        parts, seed=seed, num_words=num_words, skip_top=skip_top, maxlen=maxlen
+    )
+    info["num_words"] = num_words
+    return DataSplits(x_train, y_train, x_test, y_test, info=info)
+
+
+def load_word_index(path: str | os.PathLike) -> dict[str, int]:
+    """Keras's IMDB word index: word -> rank (1 = "the")."""
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def encode_review(text: str, word_index: dict[str, int]) -> list[int]:
+    """Raw ranks of a review's tokens, skipping words absent from the index."""
+    return [rank for rank in map(word_index.get, tokenize(text)) if rank]
+
+
+def encode_archive(archive: str | os.PathLike, word_index: dict[str, int]) -> dict[str, np.ndarray]:
+    """Stream the tar once; per split, ``<split>_values/offsets/labels`` of raw ranks."""
+    found: dict[tuple[str, str, str], list[int]] = {}
+    try:
+        with tarfile.open(archive, "r|gz") as tar:
+            for member in tar:
+                parts = member.name.split("/")
+                if member.isfile() and len(parts) == 4 and parts[1] in SPLITS and parts[2] in LABELS:
+                    text = tar.extractfile(member).read().decode("utf-8")
+                    found[(parts[1], parts[2], parts[3])] = encode_review(text, word_index)
+    except (tarfile.TarError, OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        raise DataError(
+            f"IMDB: cannot read {archive}: {exc}. Replace it with the canonical "
+            "aclImdb_labeled.tar.gz, or point data_dir (or DLWP_DATA_DIR) at a good copy."
+        ) from exc
+    arrays: dict[str, np.ndarray] = {}
+    for split in SPLITS:
+        keys = [k for label in LABELS for k in sorted(k for k in found if k[:2] == (split, label))]
+        if not keys:
+            raise DataError(f"IMDB: {archive} holds no aclImdb/{split}/pos or /neg reviews.")
+        x = Sequences.from_lists(found[k] for k in keys)
+        arrays[f"{split}_values"], arrays[f"{split}_offsets"] = x.values, x.offsets
+        arrays[f"{split}_labels"] = np.asarray([LABELS[k[1]] for k in keys], dtype=np.int64)
+    return arrays
+
+
+def _encoded(archive: Path, index_path: Path) -> dict[str, np.ndarray]:
+    key = "_".join(
+        verify(path, KNOWN_SHA256[rel], "IMDB")[:16]
+        for path, rel in ((archive, ARCHIVE), (index_path, WORD_INDEX))
+    )
+    return cached_arrays(
+        cache_root() / "imdb" / key,
+        "encoded",
+        lambda: encode_archive(archive, load_word_index(index_path)),
+    )
+
+
+def _read_keras_npz(path: Path) -> list[tuple[Sequences, np.ndarray]]:
+    # The arrays are pickled lists; loading is safe because the file matched Keras's sha256.
+    with np.load(path, allow_pickle=True) as npz:
+        return [
+            (Sequences.from_lists(npz[f"x_{s}"]), npz[f"y_{s}"].astype(np.int64)) for s in SPLITS
+        ]

@@ -1,0 +1,80 @@
+"""Runs end to end on the bundled digits data: run folder contents, metrics, modes, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dlwp_cli import pipeline
+from dlwp_cli.config.compose import compose_validated
+
+FAST = ["output.console=false", "performance.jit_compile=false"]
+
+
+def run(tmp_path, *overrides):
+    cfg = compose_validated([*FAST, *overrides])
+    return pipeline.run(cfg, tmp_path, choices={}), cfg
+
+
+def test_default_run_writes_a_complete_run_folder(tmp_path):
+    metrics, cfg = run(tmp_path, "epochs=3")
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"metrics.json", "config.yaml", "model.keras", "history.png", "tensorboard"} <= names
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["seed"] == 42 and saved["status"] == "completed"
+    assert len(saved["history"]["loss"]) == 3
+    assert saved["best_epoch"] == int(np.argmin(saved["history"]["loss"])) + 1
+    assert 0.0 <= saved["test"]["accuracy"] <= 1.0 and saved["test"]["loss"] > 0
+    assert saved["steps_per_epoch"] == -(-saved["train_examples"] // 32)
+    assert len(saved["predictions"]["predicted"]) == 10
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
+def test_digits_learns(tmp_path):
+    metrics, _ = run(tmp_path, "epochs=15")
+    assert metrics["test"]["accuracy"] > 0.9
+    assert metrics["history"]["loss"][-1] < metrics["history"]["loss"][0]
+
+
+def test_saved_model_reloads_with_the_same_predictions(tmp_path):
+    import keras
+
+    metrics, _ = run(tmp_path, "epochs=1")
+    model = keras.models.load_model(tmp_path / "model.keras")
+    assert model.count_params() == metrics["parameters"] == 64 * 64 + 64 + 64 * 10 + 10
+
+
+def test_same_seed_same_result(tmp_path):
+    first, _ = run(tmp_path / "a", "epochs=2", "deterministic=true")
+    second, _ = run(tmp_path / "b", "epochs=2", "deterministic=true")
+    assert first["history"]["loss"] == pytest.approx(second["history"]["loss"], rel=1e-6)
+
+
+def test_holdout_validation_first_rows(tmp_path):
+    metrics, _ = run(tmp_path, "epochs=2", "trainer.validation_size=300")
+    assert metrics["validation_examples"] == 300
+    assert len(metrics["history"]["val_loss"]) == 2
+    assert metrics["best_epoch"] == int(np.argmin(metrics["history"]["val_loss"])) + 1
+
+
+def test_kfold_records_folds_and_means(tmp_path):
+    metrics, _ = run(tmp_path, "trainer=kfold", "trainer.folds=3", "epochs=2", "trainer.validate_each_epoch=true")
+    cv = metrics["cv"]
+    assert len(cv["folds"]) == 3
+    assert cv["mean"]["val_accuracy"] == pytest.approx(np.mean([f["val_accuracy"] for f in cv["folds"]]))
+    assert len(cv["mean_history"]["val_loss"]) == 2
+    assert "test" not in metrics
+
+
+def test_random_baseline_is_chance_level(tmp_path):
+    metrics, _ = run(tmp_path, "trainer=random_baseline")
+    assert 0.05 < metrics["test"]["accuracy"] < 0.2
+    assert not (tmp_path / "model.keras").exists()
+
+
+def test_convnet_on_image_inputs(tmp_path):
+    metrics, _ = run(tmp_path, "task=mnist", "model=convnet", "debug=smoke")
+    assert metrics["data"]["input_kind"] == "image"
+    assert metrics["parameters"] == 104_202  # the book's MNIST convnet (listing 8.1)
