@@ -55,9 +55,9 @@ def run_command(args: list[str]) -> int:
         print("usage: dlwp run [OVERRIDES...] [-m]\n\nHydra overrides, e.g. task=imdb model=dense epochs=3; "
               "see 'dlwp list' for the groups and 'dlwp show' for the composed config.")
         return 0
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ start-up noise
     overrides, multirun = split_args(args)
     precheck(overrides, multirun)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ start-up noise
     from dlwp_cli import app
 
     saved = sys.argv

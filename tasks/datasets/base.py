@@ -158,9 +158,7 @@ def fetch_keras_file(
         if not download:
             verify(cached, keras_file.sha256, title)
     if not download:
-        raise missing_data_error(
-            title, expected, keras_file, root, "downloading is turned off (download=false)"
-        )
+        raise missing_data_error(title, expected, keras_file, root)
     try:
         import keras  # noqa: PLC0415 - only the download path pays for TensorFlow/Keras
 
@@ -171,9 +169,7 @@ def fetch_keras_file(
             cache_dir=str(keras_home()),
         )
     except Exception as exc:  # get_file raises many kinds (URLError, OSError, ValueError...)
-        raise missing_data_error(
-            title, expected, keras_file, root, f"downloading {keras_file.origin} failed: {exc}"
-        ) from exc
+        raise missing_data_error(title, expected, keras_file, root, str(exc)) from exc
     return Path(path), "download"
 
 
@@ -182,19 +178,29 @@ def missing_data_error(
     expected: Sequence[str],
     keras_file: KerasFile,
     root: Path | None,
-    download_note: str,
+    failure: str | None = None,
 ) -> DataError:
-    """One paragraph naming the files, the places searched and the settings to change."""
+    """One paragraph naming the files, the places searched and the settings to change.
+
+    ``failure`` is the download error; None means downloading was turned off.
+    """
     wanted = ", ".join(expected)
     alt = f"{keras_file.folder}/{keras_file.fname}"
-    if root is None:
-        where = "a data directory, but none is set"
+    if alt not in expected:
+        wanted += f" (or Keras's {alt})"
+    where = f"the data directory {root}" if root else "a data directory, but none is set"
+    if failure is None:
+        tail = (
+            "downloading is turned off (download=false). On a connected machine, set "
+            f"download=true to fetch {keras_file.origin}."
+        )
     else:
-        where = f"the data directory {root}"
+        tail = (
+            f"downloading {keras_file.origin} failed: {failure}. Check the network, or place "
+            "the files as above and set download=false."
+        )
     return DataError(
-        f"{title}: expected {wanted} (or Keras's {alt}) under {where} "
-        f"(set data_dir=... or the {ENV_DATA_DIR} environment variable), "
-        f"or {keras_file.fname} in the Keras cache {keras_home() / 'datasets'}; "
-        f"{download_note}. On a connected machine, set download=true to fetch "
-        f"{keras_file.origin}."
+        f"{title}: expected {wanted} under {where} (set data_dir=... or the {ENV_DATA_DIR} "
+        f"environment variable), or {keras_file.fname} in the Keras cache "
+        f"{keras_home() / 'datasets'}; {tail}"
     )

@@ -1,0 +1,102 @@
+"""The installed ``dlwp`` command: fast help and listing, runs, sweeps, reports, and clean errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DLWP = shutil.which("dlwp") or str(Path(sys.executable).parent / "dlwp")
+
+
+def dlwp(*args, cwd, env=None, timeout=300):
+    merged = {**os.environ, **(env or {})}
+    return subprocess.run([DLWP, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=merged)
+
+
+def test_help_and_list_do_not_import_tensorflow(tmp_path):
+    code = ("import sys; from dlwp_cli.main import main; main(['list']); main(['--help']) if False else None; "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow imported'")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "ch04/imdb_dense_final" in result.stdout
+
+
+def test_list_one_group(tmp_path):
+    result = dlwp("list", "task", cwd=tmp_path)
+    assert result.returncode == 0
+    for task in ("digits", "mnist", "imdb", "reuters", "boston"):
+        assert task in result.stdout
+
+
+def test_show_prints_the_validated_config(tmp_path):
+    result = dlwp("show", "experiment=ch04/boston_kfold", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "folds: 4" in result.stdout and "ch04/boston_kfold" in result.stdout
+
+
+def test_default_run_from_any_directory(tmp_path):
+    result = dlwp("run", "epochs=2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (metrics_file,) = tmp_path.glob("outputs/digits-dense/*/metrics.json")
+    metrics = json.loads(metrics_file.read_text())
+    assert len(metrics["history"]["loss"]) == 2 and "accuracy" in metrics["test"]
+    assert "test.accuracy" in result.stdout
+
+
+def test_multirun_sweep_and_report(tmp_path):
+    result = dlwp("run", "-m", "model.units=[8],[16]", "epochs=1", "hydra.sweep.dir=sweep", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = sorted(tmp_path.glob("sweep/*/metrics.json"))
+    assert len(runs) == 2
+    widths = {json.loads(p.read_text())["parameters"] for p in runs}
+    assert widths == {64 * 8 + 8 + 8 * 10 + 10, 64 * 16 + 16 + 16 * 10 + 10}
+    report = dlwp("report", "sweep", "--format", "csv", "-o", "report.csv", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    lines = (tmp_path / "report.csv").read_text().splitlines()
+    assert lines[0].startswith("run,experiment,key metrics") and len(lines) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["task=nosuchtask"], "Unknown task 'nosuchtask'"),
+        (["model=nosuchmodel"], "Unknown model 'nosuchmodel'"),
+        (["epohcs=3"], "Did you mean 'epochs'"),
+        (["task=imdb", "model=convnet"], "Models that fit task 'imdb': dense"),
+        (["epochs=abc"], "'epochs' must be an integer"),
+        (["epochs=-1"], "'epochs' must be at least 1"),
+        (["-m", "epochs=1,-2"], "'epochs' must be at least 1"),
+    ],
+)
+def test_bad_input_fails_fast_without_traceback(tmp_path, args, expected):
+    result = dlwp("run", *args, cwd=tmp_path)
+    assert result.returncode != 0
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_unwritable_output_dir(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = dlwp("run", f"hydra.run.dir={blocker}/run", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Cannot write the run folder" in result.stderr and "hydra.run.dir" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_data_offline_names_the_file(tmp_path):
+    empty = tmp_path / "data"
+    empty.mkdir()
+    result = dlwp("run", "task=mnist", f"data_dir={empty}", "download=false", "hydra.run.dir=run", cwd=tmp_path,
+                  env={"KERAS_HOME": str(tmp_path / "keras")})
+    assert result.returncode != 0
+    assert "train-images-idx3-ubyte.gz" in result.stderr and "DLWP_DATA_DIR" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run" / "metrics.json").exists()

@@ -1,0 +1,48 @@
+"""Every experiment, and every task with every model that fits it, runs under debug=smoke."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dlwp_cli import pipeline
+from dlwp_cli.config import catalog
+from dlwp_cli.config.compose import compose_validated
+from dlwp_cli.config.validate import model_class
+
+PAIRS = [
+    (task, model)
+    for task in catalog.options("task")
+    for model, target in catalog.model_targets().items()
+    if set(model_class(target).input_kinds) & set(compose_validated([f"task={task}"]).task.input_kinds)
+    and not (task == "digits" and model == "convnet")  # 8x8 images are too small for three conv blocks
+]
+
+
+def smoke(tmp_path, *overrides):
+    cfg = compose_validated([*overrides, "debug=smoke", "output.console=false"])
+    metrics = pipeline.run(cfg, tmp_path, choices={})
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["status"] == "completed" and saved["data"]["source"] == "synthetic"
+    return cfg, saved
+
+
+@pytest.mark.parametrize("experiment", catalog.options("experiment"))
+def test_experiment_smoke(tmp_path, experiment):
+    cfg, metrics = smoke(tmp_path, f"experiment={experiment}")
+    assert metrics["experiment"] == experiment
+    assert len(metrics["targets"]) == len(cfg.targets)
+    if cfg.trainer.mode == "kfold":
+        assert len(metrics["cv"]["folds"]) == cfg.trainer.folds
+    elif cfg.trainer.mode == "fit":
+        assert metrics["steps_per_epoch"] <= 2 and len(metrics["history"]["loss"]) == 1
+        assert (tmp_path / "model.keras").is_file()
+    if cfg.trainer.evaluate_test:
+        assert set(metrics["test"]) >= set(cfg.task.metrics)
+
+
+@pytest.mark.parametrize(("task", "model"), PAIRS)
+def test_task_model_pair_smoke(tmp_path, task, model):
+    cfg, metrics = smoke(tmp_path, f"task={task}", f"model={model}")
+    assert set(metrics["test"]) == {"loss", *cfg.task.metrics}
