@@ -67,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     data_dir = str(Path(args.data_dir).resolve())
     same = compare("identical settings", args.pairs, data_dir,
-                   ["performance.steps_per_execution=1", "performance.prefetch=false"])
+                   ["performance.steps_per_execution=1"])
     fast = compare("fast defaults", args.pairs, data_dir, [])
     print(json.dumps({"identical_settings": same, "fast_defaults": fast}, indent=2))
     print(f"identical settings: dlwp/plain training time {same['train_time_ratio']:.3f}, "

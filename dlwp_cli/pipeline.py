@@ -16,6 +16,7 @@ from dlwp_cli.config.validate import model_class
 from dlwp_cli.training import callbacks as run_callbacks
 from dlwp_cli.training.features import Prepared, choose_input_kind, prepare
 from dlwp_cli.training.inputs import make_dataset
+from dlwp_cli.training.modeling import steps_per_execution
 from dlwp_cli.training.strategy import describe, make_strategy
 from dlwp_cli.training.trainers import TRAINERS, Context
 from dlwp_tasks.datasets.registry import load_dataset
@@ -85,13 +86,17 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
 
     strategy = make_strategy(cfg.strategy)
     log_dir = run_dir / run_folder.TENSORBOARD
-    shared = run_callbacks.from_config(cfg.callbacks)
-    if cfg.output.tensorboard:
-        shared.append(keras.callbacks.TensorBoard(log_dir=str(log_dir)))
-    progress = None
-    if show:
-        progress = lambda label, epochs, steps: run_callbacks.RichProgress(console.console, epochs, steps, label)  # noqa: E731
-    result = TRAINERS[cfg.trainer.mode](Context(cfg, strategy, shared, progress), data)
+
+    def callbacks(label: str, steps: int) -> list:
+        built = run_callbacks.from_config(cfg.callbacks)
+        if cfg.output.tensorboard:
+            built.append(run_callbacks.EpochTensorBoard(log_dir / label if label else log_dir))
+        if show:
+            prefix = f"{label.replace('_', ' ')} " if label else ""
+            built.append(run_callbacks.RichProgress(console.console, int(cfg.epochs), steps, prefix))
+        return built
+
+    result = TRAINERS[cfg.trainer.mode](Context(cfg, strategy, callbacks), data)
 
     metrics = {
         "experiment": cfg.experiment,
@@ -103,6 +108,10 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
         "batch_size": int(cfg.batch_size),
         **result.metrics,
         "predictions": predict_samples(result.model, data, cfg),
+        "performance": {
+            "steps_per_execution": steps_per_execution(cfg, strategy.num_replicas_in_sync),
+            "jit_compile": bool(result.model.jit_compile) if result.model is not None else None,
+        },
         "data": {"source": cfg.source, "train_examples_total": int(len(data.y_train)),
                  "test_examples": int(len(data.y_test)), "input_kind": kind, **(splits.info or {})},
         "environment": environment(strategy),

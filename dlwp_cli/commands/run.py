@@ -22,7 +22,10 @@ def split_args(args: list[str]) -> tuple[list[str], bool]:
 def expand_sweep(overrides: list[str]) -> list[list[str]]:
     """Every job of a basic-sweeper multirun, as plain override lists."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import Glob
     from hydra.errors import HydraException
+
+    from dlwp_cli.config import catalog
 
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
@@ -31,7 +34,12 @@ def expand_sweep(overrides: list[str]) -> list[list[str]]:
     axes = []
     for override in parsed:
         key = override.get_key_element()
-        if override.is_sweep_override() and not override.is_hydra_override():
+        if isinstance(override.value(), Glob):
+            matches = override.value().filter(catalog.options(key)) if key in catalog.groups() else []
+            if not matches:
+                raise ConfigError(f"'{override.input_line}' matches no option of group '{key}' (see 'dlwp list {key}').")
+            axes.append([f"{key}={value}" for value in matches])
+        elif override.is_sweep_override() and not override.is_hydra_override():
             axes.append([f"{key}={value}" for value in override.sweep_string_iterator()])
         else:
             axes.append([override.input_line])

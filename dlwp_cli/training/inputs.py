@@ -29,6 +29,27 @@ def _feature_source(x, multi_hot_tokens: int | None):
     return multi_hot
 
 
+def batch_indices(n: int, batch_size: int, shuffle: bool, seed: int) -> tf.data.Dataset:
+    """Row-index batches for one epoch; with ``shuffle``, a new permutation every epoch.
+
+    The permutation is drawn in one op per epoch (not element by element through a shuffle
+    buffer), as Keras does for NumPy inputs.
+    """
+    num_batches = -(-n // batch_size)
+    rows = tf.range(n, dtype=tf.int64)
+
+    def split(order):
+        return tf.data.Dataset.range(num_batches).map(
+            lambda i: order[i * batch_size : tf.minimum((i + 1) * batch_size, n)])
+
+    if not shuffle:
+        return tf.data.Dataset.from_tensors(rows).flat_map(split)
+    epoch_seed = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    return epoch_seed.map(
+        lambda s: tf.random.experimental.stateless_shuffle(rows, seed=tf.stack([s, tf.constant(0, tf.int64)]))
+    ).flat_map(split)
+
+
 def make_dataset(
     x: np.ndarray | Sequences,
     y: np.ndarray,
@@ -41,23 +62,17 @@ def make_dataset(
     limit_batches: int | None = None,
     prefetch: bool = True,
 ) -> tf.data.Dataset:
-    """Batches of (features, labels) for the rows ``indices`` (all rows by default).
-
-    Shuffling permutes row indices each epoch and gathers whole batches at once,
-    which is what Keras does for NumPy inputs, at a fraction of the per-step cost.
-    """
+    """Batches of (features, labels) for the rows ``indices`` (all rows by default)."""
     if indices is not None:
         x = x.take(indices) if isinstance(x, Sequences) else x[indices]
         y = y[indices]
     features = _feature_source(x, data.multi_hot_tokens)
     labels = tf.constant(y)
-    n = len(y)
-    ds = tf.data.Dataset.range(n)
-    if shuffle:
-        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
+    ds = batch_indices(len(y), batch_size, shuffle, seed)
     if limit_batches is not None:
         ds = ds.take(limit_batches)
+    # flat_map hides the length; Keras needs it to size epochs and steps_per_execution.
+    ds = ds.apply(tf.data.experimental.assert_cardinality(steps_per_epoch(len(y), batch_size, limit_batches)))
     ds = ds.map(lambda idx: (features(idx), tf.gather(labels, idx)), num_parallel_calls=tf.data.AUTOTUNE)
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE)

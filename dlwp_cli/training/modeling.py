@@ -36,7 +36,16 @@ def model_body(spec: DictConfig):
     return get_class(spec._target_)(**fields)
 
 
-def build_model(cfg: DictConfig, input_shape: tuple[int, ...]) -> keras.Model:
+def steps_per_execution(cfg: DictConfig, replicas: int) -> int:
+    """The configured steps_per_execution, or 1 with several replicas.
+
+    Keras 3 cannot run several steps per call under MirroredStrategy (keras-team/keras#19246:
+    "You must feed a value for placeholder tensor"), so multi-replica runs take one step per call.
+    """
+    return 1 if replicas > 1 else int(cfg.performance.steps_per_execution)
+
+
+def build_model(cfg: DictConfig, input_shape: tuple[int, ...], replicas: int = 1) -> keras.Model:
     """Body + head, compiled with the task's loss and metrics and the run's performance settings."""
     head = Head(int(cfg.task.head.units), cfg.task.head.activation)
     try:
@@ -51,7 +60,7 @@ def build_model(cfg: DictConfig, input_shape: tuple[int, ...]) -> keras.Model:
         optimizer=make_optimizer(cfg.optimizer),
         loss=cfg.task.loss,
         metrics=list(cfg.task.metrics),
-        steps_per_execution=int(cfg.performance.steps_per_execution),
+        steps_per_execution=steps_per_execution(cfg, replicas),
         jit_compile=jit if isinstance(jit, bool) else "auto",
     )
     return model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import keras
@@ -30,8 +31,8 @@ class Context:
 
     cfg: DictConfig
     strategy: object
-    callbacks: list = field(default_factory=list)     # shared callbacks (TensorBoard, config ones)
-    progress: object = None                           # factory(label, epochs, steps) -> callback or None
+    # Fresh callbacks for one fit: callbacks(label, steps) -> list; label names the fold ('' for a plain fit).
+    callbacks: Callable[[str, int], list] = lambda label, steps: []
 
 
 def best_epoch(history: dict) -> int | None:
@@ -41,7 +42,7 @@ def best_epoch(history: dict) -> int | None:
     return int(np.argmin(values)) + 1 if values else None
 
 
-def _fit(ctx: Context, data: Prepared, train_idx, val_idx, label: str = "", extra_callbacks=()):
+def _fit(ctx: Context, data: Prepared, train_idx, val_idx, label: str = ""):
     cfg = ctx.cfg
     limit = cfg.trainer.limit_batches
     batch = int(cfg.batch_size)
@@ -54,11 +55,9 @@ def _fit(ctx: Context, data: Prepared, train_idx, val_idx, label: str = "", extr
         val_ds = make_dataset(data.x_train, data.y_train, data, batch, indices=val_idx, limit_batches=limit,
                               prefetch=cfg.performance.prefetch)
     steps = steps_per_epoch(len(train_idx), batch, limit)
-    callbacks = list(ctx.callbacks) + list(extra_callbacks)
-    if ctx.progress:
-        callbacks.append(ctx.progress(label, int(cfg.epochs), steps))
+    callbacks = ctx.callbacks(label, steps)
     with ctx.strategy.scope():
-        model = build_model(cfg, data.input_shape)
+        model = build_model(cfg, data.input_shape, ctx.strategy.num_replicas_in_sync)
     started = time.perf_counter()
     history = model.fit(train_ds, validation_data=val_ds, epochs=int(cfg.epochs), callbacks=callbacks, verbose=0,
                         shuffle=False)  # the dataset shuffles itself
@@ -117,7 +116,7 @@ def kfold_trainer(ctx: Context, data: Prepared) -> TrainResult:
     for i, (train_idx, val_idx) in enumerate(folds):
         keras.utils.set_random_seed(int(cfg.seed) + i)
         per_epoch = val_idx if cfg.trainer.validate_each_epoch else None
-        model, history, steps, seconds = _fit(ctx, data, train_idx, per_epoch, label=f"fold {i + 1}/{len(folds)} ")
+        model, history, steps, seconds = _fit(ctx, data, train_idx, per_epoch, label=f"fold_{i + 1}")
         train_s += seconds
         val_ds = make_dataset(data.x_train, data.y_train, data, int(cfg.batch_size), indices=val_idx,
                               limit_batches=cfg.trainer.limit_batches)

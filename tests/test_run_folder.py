@@ -1,0 +1,78 @@
+"""Run folder guarantees: TensorBoard scalars and hyperparameters, atomic files, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dlwp_cli import pipeline, run_folder
+from dlwp_cli.config.compose import compose_validated
+from dlwp_cli.training import trainers
+
+
+def scalar_tags(folder: Path) -> dict[str, int]:
+    """Scalar tag -> number of events in one TensorBoard log folder."""
+    import tensorflow as tf
+
+    counts: dict[str, int] = {}
+    for path in folder.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                counts[value.tag] = counts.get(value.tag, 0) + 1
+    return counts
+
+
+def plugin_names(folder: Path) -> set[str]:
+    import tensorflow as tf
+
+    names = set()
+    for path in folder.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                names.add(value.metadata.plugin_data.plugin_name)
+    return names
+
+
+def test_tensorboard_has_epoch_scalars_and_hparams(tmp_path):
+    cfg = compose_validated(["epochs=3", "trainer.validation_size=200", "output.console=false"])
+    pipeline.run(cfg, tmp_path, choices={})
+    logs = tmp_path / "tensorboard"
+    assert scalar_tags(logs / "train") == {"epoch_loss": 3, "epoch_accuracy": 3}
+    assert scalar_tags(logs / "validation") == {"epoch_loss": 3, "epoch_accuracy": 3}
+    assert "hparams" in plugin_names(logs)
+    assert {"test/loss", "test/accuracy"} <= set(scalar_tags(logs))
+
+
+def test_kfold_logs_one_folder_per_fold(tmp_path):
+    cfg = compose_validated(["trainer=kfold", "trainer.folds=2", "epochs=2", "output.console=false"])
+    pipeline.run(cfg, tmp_path, choices={})
+    for fold in ("fold_1", "fold_2"):
+        assert scalar_tags(tmp_path / "tensorboard" / fold / "train")["epoch_loss"] == 2
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    target = tmp_path / "metrics.json"
+    run_folder.write_json(target, {"old": True})
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(run_folder.os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        run_folder.write_json(target, {"new": True})
+    assert json.loads(target.read_text()) == {"old": True}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_a_crash_during_training_leaves_no_metrics(tmp_path, monkeypatch):
+    def crash(ctx, data):
+        raise RuntimeError("killed mid-training")
+
+    monkeypatch.setitem(trainers.TRAINERS, "fit", crash)
+    cfg = compose_validated(["epochs=1", "output.console=false"])
+    with pytest.raises(RuntimeError):
+        pipeline.run(cfg, tmp_path, choices={})
+    assert not (tmp_path / "metrics.json").exists()
+    assert (tmp_path / "config.yaml").is_file()
