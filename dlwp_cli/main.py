@@ -11,13 +11,13 @@ USAGE = """\
 dlwp run [OVERRIDES...]        train and evaluate (Hydra overrides; -m/--multirun sweeps)
 dlwp list [GROUP]              config groups and their options (task, model, experiment, ...)
 dlwp show [OVERRIDES...]       the composed, validated config, without training
-dlwp report [RUN_DIR...]       table of finished runs against the book (--format csv|markdown)
+dlwp report [RUN_DIR...]       finished runs against the book (--summary over seeds; --format csv|markdown)
 
 examples:
   dlwp run                                     offline default: digits with a dense network
   dlwp run experiment=ch02/mnist_dense
   dlwp run task=imdb model=dense epochs=3
-  dlwp run -m model.units=[16,16],[64,64] optimizer.learning_rate=1e-3,1e-4
+  dlwp run -m 'model.units=[16,16],[64,64]' optimizer.learning_rate=1e-3,1e-4
 """
 
 
@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("run_dirs", nargs="*", default=["outputs"])
     report.add_argument("--format", choices=["table", "csv", "markdown"], default="table")
     report.add_argument("--output", "-o", help="also write the table to this file")
+    report.add_argument("--summary", action="store_true",
+                        help="one row per experiment and book figure: mean, std and median over its runs (seeds)")
     return parser
 
 
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "report":
         from dlwp_cli.commands.report import report_command
 
-        return _exit(report_command, args.run_dirs, args.format, args.output)
+        return _exit(report_command, args.run_dirs, args.format, args.output, args.summary)
     _parser().print_help()
     return 0
 

@@ -126,6 +126,10 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
         run_callbacks.log_hparams(log_dir, cfg, final)
     if cfg.output.plots and metrics.get("history"):
         plots.plot_history(metrics["history"], run_dir / run_folder.HISTORY_PLOT, title=str(cfg.name))
+        curves = metrics.get("cv", {}).get("mean_history", {})
+        validated = [k for k in curves if k.startswith("val_") and k != "val_loss"] + ["val_loss"]
+        if curves and validated[0] in curves:
+            plots.plot_cv_curve(curves, validated[0], run_dir / run_folder.CV_PLOT)
     checks = [targets.check(OmegaConf.to_container(t), metrics) for t in cfg.targets]
     metrics["targets"] = checks
     metrics["timings"] = {"data_s": data_s, **result.timings, "total_s": time.perf_counter() - started}

@@ -31,3 +31,26 @@ def plot_history(history: dict, path: Path, title: str = "") -> Path | None:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return Path(path)
+
+
+def plot_cv_curve(mean_history: dict, key: str, path: Path, skip: int = 10) -> Path | None:
+    """The averaged per-epoch validation curve of K-fold runs, whole and without the first ``skip``
+    epochs (the book's figures 4.9 and 4.10)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    values = mean_history.get(key)
+    if not values:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, start in zip(axes, (0, min(skip, len(values) - 1))):
+        ax.plot(range(start + 1, len(values) + 1), values[start:], "b")
+        ax.set_xlabel("Epochs")
+        ax.set_ylabel(f"{key} (mean over folds)")
+        ax.set_title("all epochs" if start == 0 else f"from epoch {start + 1}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)

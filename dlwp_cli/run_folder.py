@@ -16,6 +16,7 @@ CONFIG = "config.yaml"
 MODEL = "model.keras"
 TENSORBOARD = "tensorboard"
 HISTORY_PLOT = "history.png"
+CV_PLOT = "cv_curve.png"
 
 
 def ensure_writable(folder: Path) -> Path:

@@ -100,3 +100,11 @@ def test_missing_data_offline_names_the_file(tmp_path):
     assert "train-images-idx3-ubyte.gz" in result.stderr and "DLWP_DATA_DIR" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_glob_sweep_reaches_nested_experiments(tmp_path):
+    result = dlwp("run", "-m", "experiment=glob(ch04/boston_k*)", "debug=smoke", "output.console=false",
+                  "hydra.sweep.dir=sweep", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    experiments = {json.loads(p.read_text())["experiment"] for p in tmp_path.glob("sweep/**/metrics.json")}
+    assert experiments == {"ch04/boston_kfold", "ch04/boston_kfold_curves"}

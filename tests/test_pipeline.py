@@ -10,7 +10,7 @@ import pytest
 from dlwp_cli import pipeline
 from dlwp_cli.config.compose import compose_validated
 
-FAST = ["output.console=false", "performance.jit_compile=false"]
+FAST = ["output.console=false", "performance.jit_compile=false", "output.plots=true"]
 
 
 def run(tmp_path, *overrides):
@@ -66,6 +66,7 @@ def test_kfold_records_folds_and_means(tmp_path):
     assert cv["mean"]["val_accuracy"] == pytest.approx(np.mean([f["val_accuracy"] for f in cv["folds"]]))
     assert len(cv["mean_history"]["val_loss"]) == 2
     assert "test" not in metrics
+    assert (tmp_path / "cv_curve.png").is_file()
 
 
 def test_random_baseline_is_chance_level(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import statistics
 from pathlib import Path
 
 from rich.table import Table
@@ -59,35 +60,65 @@ def rows(runs: list[Path]) -> list[dict]:
     return table
 
 
-def to_csv(table: list[dict]) -> str:
+SUMMARY_COLUMNS = ("experiment", "book metric", "book", "runs", "mean", "std", "median", "median in band")
+
+
+def summary_rows(runs: list[Path]) -> list[dict]:
+    """One row per experiment and book metric, over all its runs (e.g. several seeds)."""
+    groups: dict[tuple[str, str], dict] = {}
+    for run in runs:
+        metrics = read_metrics(run) or {}
+        for check in metrics.get("targets") or []:
+            key = (metrics.get("experiment") or metrics.get("name", ""), check["metric"])
+            group = groups.setdefault(key, {"check": check, "values": []})
+            if check["measured"] is not None:
+                group["values"].append(check["measured"])
+    table = []
+    for (experiment, metric), group in groups.items():
+        values, check = group["values"], group["check"]
+        mean = statistics.fmean(values) if values else None
+        median = statistics.median(values) if values else None
+        band = check.get("band")
+        table.append({
+            "experiment": experiment, "book metric": metric, "book": f"{check['book']:.4g}", "runs": str(len(values)),
+            "mean": "" if mean is None else f"{mean:.4g}",
+            "std": f"{statistics.pstdev(values):.2g}" if len(values) > 1 else "",
+            "median": "" if median is None else f"{median:.4g}",
+            "median in band": "" if median is None or not band else ("yes" if band[0] <= median <= band[1] else "no"),
+        })
+    return table
+
+
+def to_csv(table: list[dict], columns=COLUMNS) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(table)
     return buffer.getvalue()
 
 
-def to_markdown(table: list[dict]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(str(row[c]).replace("|", "\\|") for c in COLUMNS) + " |" for row in table]
+def to_markdown(table: list[dict], columns=COLUMNS) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(row[c]).replace("|", "\\|") for c in columns) + " |" for row in table]
     return "\n".join(lines) + "\n"
 
 
-def report_command(paths: list[str], fmt: str = "table", output: str | None = None) -> int:
-    table = rows(find_runs(paths or ["outputs"]))
+def report_command(paths: list[str], fmt: str = "table", output: str | None = None, summary: bool = False) -> int:
+    runs = find_runs(paths or ["outputs"])
+    table, columns = (summary_rows(runs), SUMMARY_COLUMNS) if summary else (rows(runs), COLUMNS)
     if not table:
         console.print(f"No finished runs (no {METRICS}) under: {', '.join(paths)}")
         return 0
-    text = to_csv(table) if fmt == "csv" else to_markdown(table) if fmt == "markdown" else None
+    text = to_csv(table, columns) if fmt == "csv" else to_markdown(table, columns) if fmt == "markdown" else None
     if text is None:
         rich_table = Table(show_edge=False)
-        for column in COLUMNS:
-            rich_table.add_column(column, overflow="fold")
+        for column in columns:
+            rich_table.add_column(column, overflow="fold", no_wrap=column != "run")
         for row in table:
-            rich_table.add_row(*(row[c] for c in COLUMNS))
+            rich_table.add_row(*(row[c] for c in columns))
         console.print(rich_table)
     else:
         console.print(text, end="", markup=False, soft_wrap=True)
     if output:
-        write_atomic(Path(output), text or to_markdown(table))
+        write_atomic(Path(output), text or to_markdown(table, columns))
     return 0

@@ -19,27 +19,42 @@ def split_args(args: list[str]) -> tuple[list[str], bool]:
     return overrides, multirun
 
 
-def expand_sweep(overrides: list[str]) -> list[list[str]]:
-    """Every job of a basic-sweeper multirun, as plain override lists."""
+def _parse(overrides: list[str]):
     from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.core.override_parser.types import Glob
     from hydra.errors import HydraException
+
+    try:
+        return OverridesParser.create().parse_overrides(overrides)
+    except HydraException as err:
+        raise ConfigError(f"Cannot parse the overrides: {str(err).splitlines()[0]}") from None
+
+
+def expand_globs(overrides: list[str]) -> list[str]:
+    """Replace ``group=glob(...)`` by the matching options, listed (Hydra's glob skips nested
+    options such as ``experiment=ch04/...``)."""
+    from hydra.core.override_parser.types import Glob
 
     from dlwp_cli.config import catalog
 
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except HydraException as err:
-        raise ConfigError(f"Cannot parse the overrides: {str(err).splitlines()[0]}") from None
-    axes = []
-    for override in parsed:
+    expanded = []
+    for override, text in zip(_parse(overrides), overrides):
         key = override.get_key_element()
-        if isinstance(override.value(), Glob):
-            matches = override.value().filter(catalog.options(key)) if key in catalog.groups() else []
-            if not matches:
-                raise ConfigError(f"'{override.input_line}' matches no option of group '{key}' (see 'dlwp list {key}').")
-            axes.append([f"{key}={value}" for value in matches])
-        elif override.is_sweep_override() and not override.is_hydra_override():
+        if not isinstance(override.value(), Glob):
+            expanded.append(text)
+            continue
+        matches = override.value().filter(catalog.options(key)) if key in catalog.groups() else []
+        if not matches:
+            raise ConfigError(f"'{text}' matches no option of group '{key}' (see 'dlwp list {key}').")
+        expanded.append(f"{key}={','.join(matches)}")
+    return expanded
+
+
+def expand_sweep(overrides: list[str]) -> list[list[str]]:
+    """Every job of a basic-sweeper multirun, as plain override lists."""
+    axes = []
+    for override in _parse(overrides):
+        key = override.get_key_element()
+        if override.is_sweep_override() and not override.is_hydra_override():
             axes.append([f"{key}={value}" for value in override.sweep_string_iterator()])
         else:
             axes.append([override.input_line])
@@ -65,6 +80,9 @@ def run_command(args: list[str]) -> int:
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ start-up noise
     overrides, multirun = split_args(args)
+    if multirun:
+        overrides = expand_globs(overrides)
+        args = [a for a in args if a.startswith("-")] + overrides
     precheck(overrides, multirun)
     from dlwp_cli import app
 
