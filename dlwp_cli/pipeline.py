@@ -96,7 +96,7 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
             built.append(run_callbacks.RichProgress(console.console, int(cfg.epochs), steps, prefix))
         return built
 
-    result = TRAINERS[cfg.trainer.mode](Context(cfg, strategy, callbacks), data)
+    result = TRAINERS[cfg.trainer.mode](Context(cfg, strategy, callbacks, run_dir), data)
 
     metrics = {
         "experiment": cfg.experiment,

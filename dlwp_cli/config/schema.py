@@ -65,7 +65,7 @@ class StrategySpec:
 class TrainerSpec:
     mode: str = "fit"                 # fit | kfold | random_baseline
     validation_size: float = 0
-    validation_from: str = "first"    # first | last
+    validation_from: str = "first"    # first | last | random
     folds: int = 4
     shuffle_folds: bool = False
     validate_each_epoch: bool = False
@@ -127,5 +127,5 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "task.features.encoding": ("dense", "multi_hot"),
     "strategy.name": ("auto", "cpu", "one_device", "mirrored"),
     "trainer.mode": ("fit", "kfold", "random_baseline"),
-    "trainer.validation_from": ("first", "last"),
+    "trainer.validation_from": ("first", "last", "random"),
 }

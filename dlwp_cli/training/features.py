@@ -69,12 +69,15 @@ def prepare(splits: DataSplits, task: DictConfig, input_kind: str) -> Prepared:
     return Prepared(x_train, y_train, x_test, y_test, tuple(x_train.shape[1:]), input_kind)
 
 
-def holdout_indices(n: int, size: float, position: str) -> tuple[np.ndarray, np.ndarray]:
-    """(train, validation) indices: ``size`` examples (or that fraction) from the first or last rows."""
+def holdout_indices(n: int, size: float, position: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) indices: ``size`` examples (or that fraction) from the first or last rows,
+    or (``position="random"``) from a seeded permutation, taken from its start as listing 3.24 does."""
     n_val = int(size) if size >= 1 else n - int(n * (1 - size))
     if not 0 < n_val < n:
         raise ValueError(f"a hold-out of {size} leaves no training or no validation data out of {n} examples")
-    index = np.arange(n)
+    index = np.random.RandomState(seed).permutation(n) if position == "random" else np.arange(n)
+    if position == "random":
+        return index[n_val:], index[:n_val]
     if position == "first":
         return index[n_val:], index[:n_val]
     return index[: n - n_val], index[n - n_val :]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -33,6 +34,7 @@ class Context:
     strategy: object
     # Fresh callbacks for one fit: callbacks(label, steps) -> list; label names the fold ('' for a plain fit).
     callbacks: Callable[[str, int], list] = lambda label, steps: []
+    run_dir: Path | None = None                       # where trainers may write extra files (plots)
 
 
 def best_epoch(history: dict) -> int | None:
@@ -82,7 +84,8 @@ def fit_trainer(ctx: Context, data: Prepared) -> TrainResult:
     train_idx, val_idx = np.arange(n), None
     if cfg.trainer.validation_size:
         try:
-            train_idx, val_idx = holdout_indices(n, float(cfg.trainer.validation_size), cfg.trainer.validation_from)
+            train_idx, val_idx = holdout_indices(n, float(cfg.trainer.validation_size), cfg.trainer.validation_from,
+                                                int(cfg.seed))
         except ValueError as err:
             raise ConfigError(f"trainer.validation_size: {err}.") from None
     model, history, steps, train_s = _fit(ctx, data, train_idx, val_idx)
