@@ -54,6 +54,8 @@ def results(metrics: dict, checks: list[dict]) -> None:
             table.add_row(f"{section}.{key}", f"{value:.4f}")
     if metrics.get("best_epoch"):
         table.add_row("best_epoch", str(metrics["best_epoch"]))
+    for name, value in metrics.get("baselines", {}).items():
+        table.add_row(f"chance ({name})", f"{value:.4f}")
     console.print(table)
     if checks:
         book = Table(title="Against the book", show_edge=False)
@@ -64,7 +66,8 @@ def results(metrics: dict, checks: list[dict]) -> None:
             delta = "-" if c["delta"] is None else f"{c['delta']:+.4g}"
             band = f"{c['band'][0]}-{c['band'][1]}" if c.get("band") else "-"
             mark = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[c["in_band"]]
-            book.add_row(c["metric"], f"{c['book']:.4g}", measured, delta, band, mark)
+            figure = "-" if c.get("book") is None else f"{c['book']:.4g}"
+            book.add_row(c["metric"], figure, measured, delta, band, mark)
         console.print(book)
 
 

@@ -11,7 +11,8 @@ USAGE = """\
 dlwp run [OVERRIDES...]        train and evaluate (Hydra overrides; -m/--multirun sweeps)
 dlwp list [GROUP]              config groups and their options (task, model, experiment, ...)
 dlwp show [OVERRIDES...]       the composed, validated config, without training
-dlwp report [RUN_DIR...]       finished runs against the book (--summary over seeds; --format csv|markdown)
+dlwp report [RUN_DIR...]       finished runs against the book (--summary over seeds; --format csv|markdown;
+                               --plot val_loss overlays one curve of several runs)
 
 examples:
   dlwp run                                     offline default: digits with a dense network
@@ -40,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--output", "-o", help="also write the table to this file")
     report.add_argument("--summary", action="store_true",
                         help="one row per experiment and book figure: mean, std and median over its runs (seeds)")
+    report.add_argument("--plot", metavar="METRIC", help="overlay this per-epoch curve (e.g. val_loss) of the runs")
+    report.add_argument("--plot-file", metavar="PNG", help="where --plot writes (default: compare_METRIC.png)")
     return parser
 
 
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "report":
         from dlwp_cli.commands.report import report_command
 
-        return _exit(report_command, args.run_dirs, args.format, args.output, args.summary)
+        return _exit(report_command, args.run_dirs, args.format, args.output, args.summary, args.plot, args.plot_file)
     _parser().print_help()
     return 0
 

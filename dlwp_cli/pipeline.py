@@ -12,9 +12,11 @@ import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
 from dlwp_cli import console, plots, run_folder, targets
+from dlwp_cli.baselines import is_classification, trivial_baselines
 from dlwp_cli.config.validate import model_class
 from dlwp_cli.training import callbacks as run_callbacks
-from dlwp_cli.training.features import Prepared, choose_input_kind, prepare
+from dlwp_cli.errors import ConfigError
+from dlwp_cli.training.features import Prepared, apply_transforms, choose_input_kind, prepare
 from dlwp_cli.training.inputs import make_dataset
 from dlwp_cli.training.modeling import steps_per_execution
 from dlwp_cli.training.strategy import describe, make_strategy
@@ -56,6 +58,13 @@ def predict_samples(model, data: Prepared, cfg: DictConfig) -> dict:
     return {"true": truth.tolist(), "predicted": values.round(4).tolist()}
 
 
+def chance_levels(data: Prepared, cfg: DictConfig) -> dict:
+    """Trivial baselines of the test labels (training labels when there is no test set)."""
+    if not is_classification(cfg.task):
+        return {}
+    return trivial_baselines(data.y_test if len(data.y_test) else data.y_train)
+
+
 def environment(strategy) -> dict:
     return {
         "python": platform.python_version(),
@@ -81,7 +90,10 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
     splits = load_data(cfg)
     kind = (choose_input_kind(cfg.task.input_kinds, model_class(cfg.model._target_).input_kinds)
             if cfg.trainer.mode != "random_baseline" else cfg.task.input_kinds[0])
-    data = prepare(splits, cfg.task, kind)
+    try:
+        data = apply_transforms(prepare(splits, cfg.task, kind), cfg.transforms, int(cfg.seed))
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     data_s = time.perf_counter() - started
 
     strategy = make_strategy(cfg.strategy)
@@ -108,6 +120,7 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
         "batch_size": int(cfg.batch_size),
         **result.metrics,
         "predictions": predict_samples(result.model, data, cfg),
+        "baselines": chance_levels(data, cfg),
         "performance": {
             "steps_per_execution": steps_per_execution(cfg, strategy.num_replicas_in_sync),
             "jit_compile": bool(result.model.jit_compile) if result.model is not None else None,

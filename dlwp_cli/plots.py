@@ -54,3 +54,25 @@ def plot_cv_curve(mean_history: dict, key: str, path: Path, skip: int = 10) -> P
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return Path(path)
+
+
+def plot_comparison(curves: dict[str, list[float]], metric: str, path: Path) -> Path:
+    """One metric's per-epoch curves from several runs on one figure (the book's solid vs dashed lines)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    styles = ["-", "--", ":", "-."]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, (label, values) in enumerate(curves.items()):
+        ax.plot(range(1, len(values) + 1), values, styles[i % len(styles)], label=label)
+    ax.set_xlabel("Epochs")
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} across runs")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)

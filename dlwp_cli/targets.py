@@ -33,7 +33,8 @@ def check(target: dict, metrics: dict) -> dict:
     band = target.get("band")
     result = dict(target, measured=measured, delta=None, in_band=None)
     if measured is not None:
-        result["delta"] = measured - float(target["book"])
+        if target.get("book") is not None:
+            result["delta"] = measured - float(target["book"])
         if band:
             result["in_band"] = bool(band[0] <= measured <= band[1])
     return result

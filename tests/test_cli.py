@@ -60,6 +60,17 @@ def test_multirun_sweep_and_report(tmp_path):
     assert report.returncode == 0, report.stderr
     lines = (tmp_path / "report.csv").read_text().splitlines()
     assert lines[0].startswith("run,experiment,key metrics") and len(lines) == 3
+    plot = dlwp("report", "sweep", "--plot", "loss", "--plot-file", "loss.png", cwd=tmp_path)
+    assert plot.returncode == 0, plot.stderr
+    assert (tmp_path / "loss.png").stat().st_size > 1000
+    labels = report_labels(tmp_path / "sweep")
+    assert sorted(labels) == ["digits-dense model.units=[16]", "digits-dense model.units=[8]"]
+
+
+def report_labels(folder):
+    from dlwp_cli.commands.report import find_runs, run_labels
+
+    return list(run_labels(find_runs([str(folder)])).values())
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import io
 import statistics
 from pathlib import Path
 
+from rich.console import Console
 from rich.table import Table
 
 from dlwp_cli.console import console
@@ -33,6 +34,7 @@ def _key_metrics(metrics: dict) -> str:
     values.update({f"cv.{k}": v for k, v in metrics.get("cv", {}).get("mean", {}).items()})
     if not values and metrics.get("best_epoch"):
         values["best_epoch"] = metrics["best_epoch"]
+    values.update({f"chance.{k}": v for k, v in metrics.get("baselines", {}).items()})
     return ", ".join(f"{k}={v:.4g}" for k, v in values.items())
 
 
@@ -51,7 +53,7 @@ def rows(runs: list[Path]) -> list[dict]:
             if check:
                 row.update({
                     "book metric": check["metric"],
-                    "book": f"{check['book']:.4g}",
+                    "book": "" if check.get("book") is None else f"{check['book']:.4g}",
                     "measured": "" if check["measured"] is None else f"{check['measured']:.4g}",
                     "delta": "" if check["delta"] is None else f"{check['delta']:+.4g}",
                     "in band": {True: "yes", False: "no", None: ""}[check.get("in_band")],
@@ -80,7 +82,8 @@ def summary_rows(runs: list[Path]) -> list[dict]:
         median = statistics.median(values) if values else None
         band = check.get("band")
         table.append({
-            "experiment": experiment, "book metric": metric, "book": f"{check['book']:.4g}", "runs": str(len(values)),
+            "experiment": experiment, "book metric": metric, "runs": str(len(values)),
+            "book": "" if check.get("book") is None else f"{check['book']:.4g}",
             "mean": "" if mean is None else f"{mean:.4g}",
             "std": f"{statistics.pstdev(values):.2g}" if len(values) > 1 else "",
             "median": "" if median is None else f"{median:.4g}",
@@ -103,8 +106,51 @@ def to_markdown(table: list[dict], columns=COLUMNS) -> str:
     return "\n".join(lines) + "\n"
 
 
-def report_command(paths: list[str], fmt: str = "table", output: str | None = None, summary: bool = False) -> int:
+def run_labels(runs: list[Path]) -> dict[Path, str]:
+    """A short label per run: its experiment (or name), plus the command-line overrides that differ
+    between the runs (e.g. ``model.dropout=0.5`` in a sweep)."""
+    overrides = {run: _overrides(run) for run in runs}
+    shared = set.intersection(*(set(o) for o in overrides.values())) if overrides else set()
+    labels = {}
+    for run in runs:
+        metrics = read_metrics(run) or {}
+        base = metrics.get("experiment") or metrics.get("name") or run.name
+        varying = [o for o in overrides[run] if o not in shared and not o.startswith("hydra.")]
+        labels[run] = " ".join([base, *varying])
+    duplicates = [label for label in labels.values() if list(labels.values()).count(label) > 1]
+    return {run: f"{label} ({run.name})" if label in duplicates else label for run, label in labels.items()}
+
+
+def _overrides(run: Path) -> list[str]:
+    path = run / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return []
+    return [line[2:].strip() for line in path.read_text().splitlines() if line.startswith("- ")]
+
+
+def plot_metric(runs: list[Path], metric: str, path: Path) -> Path:
+    """Overlay ``history[metric]`` of the runs in one PNG."""
+    from dlwp_cli.plots import plot_comparison
+
+    labels = run_labels(runs)
+    curves = {}
+    for run in runs:
+        curve = (read_metrics(run) or {}).get("history", {}).get(metric)
+        if curve:
+            curves[labels[run]] = curve
+    if not curves:
+        known = sorted({k for run in runs for k in (read_metrics(run) or {}).get("history", {})})
+        raise ConfigError(f"No run has a '{metric}' curve. Curves these runs have: {', '.join(known) or 'none'}.")
+    return plot_comparison(curves, metric, path)
+
+
+def report_command(paths: list[str], fmt: str = "table", output: str | None = None, summary: bool = False,
+                   plot: str | None = None, plot_file: str | None = None) -> int:
     runs = find_runs(paths or ["outputs"])
+    if plot:
+        target = Path(plot_file or f"compare_{plot}.png")
+        plot_metric(runs, plot, target)
+        console.print(f"{plot} of {len(runs)} runs: {target}")
     table, columns = (summary_rows(runs), SUMMARY_COLUMNS) if summary else (rows(runs), COLUMNS)
     if not table:
         console.print(f"No finished runs (no {METRICS}) under: {', '.join(paths)}")
@@ -113,10 +159,11 @@ def report_command(paths: list[str], fmt: str = "table", output: str | None = No
     if text is None:
         rich_table = Table(show_edge=False)
         for column in columns:
-            rich_table.add_column(column, overflow="fold", no_wrap=column != "run")
+            rich_table.add_column(column, overflow="fold")
         for row in table:
             rich_table.add_row(*(row[c] for c in columns))
-        console.print(rich_table)
+        # Piped output has no terminal width to respect: keep each run on one line.
+        (console if console.is_terminal else Console(width=240, highlight=False)).print(rich_table)
     else:
         console.print(text, end="", markup=False, soft_wrap=True)
     if output:

@@ -47,6 +47,13 @@ class TaskSpec:
 
 
 @dataclass
+class TransformSpec:
+    extra_channels: int = 0           # features appended to every example (ch. 5)
+    extra_channels_fill: str = "noise"  # noise (uniform in [0, 1)) | zeros
+    shuffle_labels: bool = False      # shuffle the training labels (memorization study, ch. 5)
+
+
+@dataclass
 class OptimizerSpec:
     name: str = "rmsprop"
     learning_rate: float = 1e-3
@@ -94,7 +101,7 @@ class OutputSpec:
 @dataclass
 class TargetSpec:
     metric: str = "???"
-    book: float = "???"  # type: ignore[assignment]
+    book: Optional[float] = None      # None where the book states a behaviour but no number
     band: Optional[list[float]] = None
     ref: str = ""
 
@@ -111,6 +118,7 @@ class RunSpec:
     download: bool = True
     source: str = "real"              # real | synthetic
     task: TaskSpec = field(default_factory=TaskSpec)
+    transforms: TransformSpec = field(default_factory=TransformSpec)
     model: Any = None
     optimizer: OptimizerSpec = field(default_factory=OptimizerSpec)
     callbacks: dict[str, Any] = field(default_factory=dict)
@@ -125,6 +133,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "source": ("real", "synthetic"),
     "task.labels": ("index", "one_hot", "value"),
     "task.features.encoding": ("dense", "multi_hot"),
+    "transforms.extra_channels_fill": ("noise", "zeros"),
     "strategy.name": ("auto", "cpu", "one_device", "mirrored"),
     "trainer.mode": ("fit", "kfold", "random_baseline"),
     "trainer.validation_from": ("first", "last", "random"),

@@ -78,8 +78,11 @@ def _validate_model(model: Any) -> DictConfig:
     cls = model_class(model._target_)
     fields = OmegaConf.masked_copy(model, [k for k in model.keys() if k != "_target_"])
     merged = _merge(OmegaConf.structured(cls), fields, prefix="model.")
-    merged = OmegaConf.merge(OmegaConf.create({"_target_": model._target_}), merged)
-    return merged
+    try:  # the body's own range checks (__post_init__)
+        cls(**OmegaConf.to_container(merged))
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"model: {err}.") from None
+    return OmegaConf.merge(OmegaConf.create({"_target_": model._target_}), merged)
 
 
 def _check_choices(cfg: DictConfig) -> None:

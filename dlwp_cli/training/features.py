@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from omegaconf import DictConfig
@@ -67,6 +67,25 @@ def prepare(splits: DataSplits, task: DictConfig, input_kind: str) -> Prepared:
         x_train = (x_train - mean) / std
         x_test = (x_test - mean) / std
     return Prepared(x_train, y_train, x_test, y_test, tuple(x_train.shape[1:]), input_kind)
+
+
+def apply_transforms(data: Prepared, spec: DictConfig, seed: int) -> Prepared:
+    """Extra noise/zero channels and training-label shuffling (the book's chapter-5 studies)."""
+    rng = np.random.RandomState(seed)
+    if spec.extra_channels:
+        if data.multi_hot_tokens is not None or data.input_kind != "vector":
+            raise ValueError("transforms.extra_channels needs flat vector inputs (e.g. task=mnist model=dense)")
+
+        def widen(x: np.ndarray) -> np.ndarray:
+            shape = (len(x), int(spec.extra_channels))
+            extra = rng.random_sample(shape) if spec.extra_channels_fill == "noise" else np.zeros(shape)
+            return np.concatenate([x, extra.astype("float32")], axis=1)
+
+        data = replace(data, x_train=widen(data.x_train), x_test=widen(data.x_test),
+                       input_shape=(data.input_shape[0] + int(spec.extra_channels),))
+    if spec.shuffle_labels:
+        data = replace(data, y_train=rng.permutation(data.y_train))
+    return data
 
 
 def holdout_indices(n: int, size: float, position: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
