@@ -100,7 +100,7 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
     log_dir = run_dir / run_folder.TENSORBOARD
 
     def callbacks(label: str, steps: int) -> list:
-        built = run_callbacks.from_config(cfg.callbacks)
+        built = run_callbacks.from_config(cfg.callbacks, run_dir / label if label else run_dir)
         if cfg.output.tensorboard:
             built.append(run_callbacks.EpochTensorBoard(log_dir / label if label else log_dir))
         if show:

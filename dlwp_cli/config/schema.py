@@ -40,7 +40,7 @@ class TaskSpec:
     labels: str = "index"             # index | one_hot | value
     head: HeadSpec = field(default_factory=HeadSpec)
     loss: str = "???"
-    metrics: list[str] = field(default_factory=list)
+    metrics: Any = field(default_factory=list)   # names or _target_ specs; a dict of lists per output
     epochs: int = 1
     batch_size: int = 32
     dense_units: list[int] = field(default_factory=list)

@@ -107,14 +107,54 @@ def log_hparams(log_dir: Path, cfg: DictConfig, final_metrics: dict) -> None:
             tf.summary.scalar(name, float(value), step=int(cfg.epochs))
 
 
-def from_config(specs: DictConfig) -> list[keras.callbacks.Callback]:
-    """Instantiate the ``callbacks`` group: a mapping of names to ``_target_`` specs."""
+class LossHistory(keras.callbacks.Callback):
+    """The book's listing 7.20: plot the per-batch training loss of each epoch to
+    ``plot_at_epoch_N.png`` (N counts from 0, as in the book)."""
+
+    def __init__(self, folder: str | Path = "."):
+        super().__init__()
+        self.folder = Path(folder)
+        self.per_batch_losses: list[float] = []
+
+    def on_train_begin(self, logs=None):
+        self.per_batch_losses = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.per_batch_losses.append(float(logs["loss"]))
+
+    def on_epoch_end(self, epoch, logs=None):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fig, ax = plt.subplots()
+        ax.plot(range(len(self.per_batch_losses)), self.per_batch_losses, label="Training loss for each batch")
+        ax.set_xlabel(f"Batch (epoch {epoch})")
+        ax.set_ylabel("Loss")
+        ax.legend()
+        fig.savefig(self.folder / f"plot_at_epoch_{epoch}.png")
+        plt.close(fig)
+        self.per_batch_losses = []
+
+
+PATH_ARGUMENTS = ("filepath", "log_dir", "folder", "filename")
+
+
+def from_config(specs: DictConfig, run_dir: Path | None = None) -> list[keras.callbacks.Callback]:
+    """Instantiate the ``callbacks`` group: a mapping of names to ``_target_`` specs.
+
+    Relative paths in ``filepath``/``log_dir``/``folder``/``filename`` are placed in the run folder.
+    """
     built = []
     for name, spec in (specs or {}).items():
         if spec is None:
             continue
+        paths = {key: str(Path(run_dir or ".") / spec[key]) for key in PATH_ARGUMENTS
+                 if key in spec and spec[key] is not None and not Path(str(spec[key])).is_absolute()}
         try:
-            built.append(instantiate(spec))
+            built.append(instantiate(spec, **paths))
         except Exception as err:  # instantiate wraps the real cause
             cause = err.__cause__ or err
             raise ConfigError(f"Callback '{name}' cannot be created from {OmegaConf.to_container(spec)}: {cause}") from None

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import keras
-from hydra.utils import get_class
-from omegaconf import DictConfig, OmegaConf
+from hydra.utils import get_class, instantiate
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from dlwp_cli.errors import ConfigError
 from dlwp_tasks.models.head import Head
@@ -28,6 +28,20 @@ def make_optimizer(spec: DictConfig) -> keras.optimizers.Optimizer:
         return _OPTIMIZERS[name](**kwargs)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"optimizer '{name}' does not accept {kwargs}: {err}") from None
+
+
+def resolve_metrics(specs):
+    """Metric names stay names; ``_target_`` specs become metric objects (lists and per-output dicts too)."""
+    if isinstance(specs, DictConfig) and "_target_" in specs:
+        try:
+            return instantiate(specs)
+        except Exception as err:  # instantiate wraps the real cause
+            raise ConfigError(f"Metric {OmegaConf.to_container(specs)} cannot be created: {err.__cause__ or err}") from None
+    if isinstance(specs, DictConfig):
+        return {name: resolve_metrics(value) for name, value in specs.items()}
+    if isinstance(specs, ListConfig):
+        return [resolve_metrics(value) for value in specs]
+    return specs
 
 
 def model_body(spec: DictConfig):
@@ -59,7 +73,7 @@ def build_model(cfg: DictConfig, input_shape: tuple[int, ...], replicas: int = 1
     model.compile(
         optimizer=make_optimizer(cfg.optimizer),
         loss=cfg.task.loss,
-        metrics=list(cfg.task.metrics),
+        metrics=resolve_metrics(cfg.task.metrics),
         steps_per_execution=steps_per_execution(cfg, replicas),
         jit_compile=jit if isinstance(jit, bool) else "auto",
     )

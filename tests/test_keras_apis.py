@@ -1,0 +1,81 @@
+"""Chapter 7: three ways to build the same model, a custom metric, and callbacks from config."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dlwp_cli import pipeline
+from dlwp_cli.config.compose import compose_validated
+from dlwp_tasks.models.dense import DenseNet
+from dlwp_tasks.models.head import Head
+
+FAST = ["output.console=false", "performance.jit_compile=false"]
+
+
+def run(tmp_path, *overrides):
+    return pipeline.run(compose_validated([*FAST, *overrides]), tmp_path, choices={})
+
+
+@pytest.mark.parametrize("api", DenseNet.APIS)
+def test_three_apis_build_the_same_network(api, tmp_path):
+    import keras
+
+    model = DenseNet([512], dropout=0.5, api=api).build((784,), Head(10, "softmax"))
+    assert model.count_params() == 407_050
+    metrics = run(tmp_path, f"model.api={api}", "epochs=2")
+    assert metrics["test"]["accuracy"] > 0.5
+    reloaded = keras.models.load_model(tmp_path / "model.keras")
+    assert reloaded.count_params() == metrics["parameters"]
+
+
+def test_custom_rmse_metric_is_logged(tmp_path):
+    metrics = run(tmp_path, "task.metrics=[accuracy,{_target_:dlwp_tasks.metrics.RootMeanSquaredError}]",
+                  "trainer.validation_size=300", "epochs=2")
+    assert {"rmse", "val_rmse"} <= set(metrics["history"])
+    assert 0 < metrics["history"]["val_rmse"][-1] < 1 and "rmse" in metrics["test"]
+
+
+def test_rmse_metric_values():
+    from dlwp_tasks.metrics import RootMeanSquaredError
+
+    metric = RootMeanSquaredError()
+    metric.update_state(np.array([0, 1]), np.array([[1.0, 0.0], [0.5, 0.5]]))
+    assert float(metric.result()) == pytest.approx(np.sqrt(0.5 / 2))
+    metric.reset_state()
+    metric.update_state(np.array([1]), np.array([[0.0, 1.0]]))
+    assert float(metric.result()) == 0.0
+
+
+def test_early_stopping_and_best_checkpoint(tmp_path):
+    import keras
+
+    metrics = run(tmp_path, "callbacks=[early_stopping,model_checkpoint]", "callbacks.early_stopping.patience=1",
+                  "callbacks.early_stopping.monitor=val_loss", "trainer.validation_size=300", "epochs=40",
+                  "optimizer.learning_rate=0.01")
+    val_loss = metrics["history"]["val_loss"]
+    assert len(val_loss) < 40  # stopped early
+    best = int(np.argmin(val_loss))
+    assert len(val_loss) == best + 2  # patience 1: one epoch without improvement, then stop
+    checkpoint = keras.models.load_model(tmp_path / "checkpoint.keras")
+    from dlwp_cli.training.features import holdout_indices, prepare
+    from dlwp_cli.training.inputs import make_dataset
+
+    cfg = compose_validated(FAST)
+    data = prepare(pipeline.load_data(cfg), cfg.task, "vector")
+    _, val_idx = holdout_indices(len(data.y_train), 300, "first")
+    scores = checkpoint.evaluate(make_dataset(data.x_train, data.y_train, data, 32, indices=val_idx), verbose=0,
+                                 return_dict=True)
+    assert scores["loss"] == pytest.approx(min(val_loss), rel=1e-4)
+
+
+def test_loss_history_plots_every_epoch(tmp_path):
+    run(tmp_path, "callbacks=loss_history", "epochs=3", "performance.steps_per_execution=1")
+    plots = sorted(p.name for p in (tmp_path / "loss_history").glob("*.png"))
+    assert plots == ["plot_at_epoch_0.png", "plot_at_epoch_1.png", "plot_at_epoch_2.png"]
+
+
+def test_keras_tensorboard_callback_from_config(tmp_path):
+    run(tmp_path, "callbacks=tensorboard", "trainer.validation_size=300", "epochs=2")
+    for split in ("train", "validation"):
+        assert list((tmp_path / "tensorboard_keras" / split).glob("events.out.tfevents.*"))
