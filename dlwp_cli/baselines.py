@@ -24,4 +24,7 @@ def trivial_baselines(y: np.ndarray) -> dict:
 
 
 def is_classification(task) -> bool:
+    """Single-output classification (multi-output tasks have no single chance level)."""
+    if task.head is None:
+        return False
     return task.labels in ("index", "one_hot") or task.head.activation == "sigmoid"

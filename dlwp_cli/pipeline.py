@@ -41,11 +41,16 @@ def load_data(cfg: DictConfig):
 
 def predict_samples(model, data: Prepared, cfg: DictConfig) -> dict:
     """Predictions for the first test examples: class and probability, or the regressed value."""
-    count = min(int(cfg.output.predict_samples), len(data.y_test))
+    count = min(int(cfg.output.predict_samples), data.n_test)
     if count == 0 or model is None:
         return {}
     ds = make_dataset(data.x_test, data.y_test, data, count, indices=np.arange(count))
-    outputs = np.asarray(model.predict(ds, verbose=0))
+    outputs = model.predict(ds, verbose=0)
+    if isinstance(outputs, (list, tuple)):
+        outputs = dict(zip(model.output_names, outputs))
+    if isinstance(outputs, dict):  # several named outputs: the raw values of each
+        return {name: np.round(np.asarray(value), 4).tolist() for name, value in outputs.items()}
+    outputs = np.asarray(outputs)
     truth = data.y_test[:count]
     truth = truth.argmax(axis=1) if truth.ndim == 2 else truth
     if outputs.shape[-1] > 1:
@@ -62,7 +67,7 @@ def chance_levels(data: Prepared, cfg: DictConfig) -> dict:
     """Trivial baselines of the test labels (training labels when there is no test set)."""
     if not is_classification(cfg.task):
         return {}
-    return trivial_baselines(data.y_test if len(data.y_test) else data.y_train)
+    return trivial_baselines(data.y_test if data.n_test else data.y_train)
 
 
 def environment(strategy) -> dict:
@@ -125,8 +130,8 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
             "steps_per_execution": steps_per_execution(cfg, strategy.num_replicas_in_sync),
             "jit_compile": bool(result.model.jit_compile) if result.model is not None else None,
         },
-        "data": {"source": cfg.source, "train_examples_total": int(len(data.y_train)),
-                 "test_examples": int(len(data.y_test)), "input_kind": kind, **(splits.info or {})},
+        "data": {"source": cfg.source, "train_examples_total": data.n_train,
+                 "test_examples": data.n_test, "input_kind": kind, **(splits.info or {})},
         "environment": environment(strategy),
     }
     if result.model is not None:

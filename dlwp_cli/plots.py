@@ -11,6 +11,7 @@ def plot_history(history: dict, path: Path, title: str = "") -> Path | None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     names = [k for k in history if not k.startswith("val_")]
     names += [k[4:] for k in history if k.startswith("val_") and k[4:] not in history]
@@ -24,6 +25,7 @@ def plot_history(history: dict, path: Path, title: str = "") -> Path | None:
             if values:
                 ax.plot(range(1, len(values) + 1), values, style, label=f"{label} {name}", markersize=3)
         ax.set_xlabel("Epochs")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(name)
         ax.set_title(f"{title} {name}".strip())
         ax.legend()
@@ -40,6 +42,7 @@ def plot_cv_curve(mean_history: dict, key: str, path: Path, skip: int = 10) -> P
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     values = mean_history.get(key)
     if not values:
@@ -48,6 +51,7 @@ def plot_cv_curve(mean_history: dict, key: str, path: Path, skip: int = 10) -> P
     for ax, start in zip(axes, (0, min(skip, len(values) - 1))):
         ax.plot(range(start + 1, len(values) + 1), values[start:], "b")
         ax.set_xlabel("Epochs")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(f"{key} (mean over folds)")
         ax.set_title("all epochs" if start == 0 else f"from epoch {start + 1}")
     fig.tight_layout()
@@ -62,12 +66,14 @@ def plot_comparison(curves: dict[str, list[float]], metric: str, path: Path) -> 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     styles = ["-", "--", ":", "-."]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for i, (label, values) in enumerate(curves.items()):
         ax.plot(range(1, len(values) + 1), values, styles[i % len(styles)], label=label)
     ax.set_xlabel("Epochs")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(metric)
     ax.set_title(f"{metric} across runs")
     ax.legend(fontsize="small")

@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated cache and working directory, and the shared datasets folder."""
+"""Shared fixtures: an isolated dataset cache, and no downloads."""
 
 from __future__ import annotations
 
@@ -6,9 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATASETS = Path(os.environ.get("DLWP_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -23,11 +20,3 @@ def isolated_env(monkeypatch, session_cache):
     """Tests never download, and keep derived data in a per-session cache."""
     monkeypatch.setenv("DLWP_CACHE_DIR", str(session_cache))
     monkeypatch.delenv("DLWP_DATA_DIR", raising=False)
-
-
-def shared_file(relpath: str) -> Path:
-    """A file of the shared datasets folder, or skip the test naming what is missing."""
-    path = SHARED_DATASETS / relpath
-    if not path.is_file():
-        pytest.skip(f"shared dataset file missing: {path}")
-    return path

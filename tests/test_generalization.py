@@ -16,7 +16,7 @@ from dlwp_tasks.datasets.base import Sequences
 from dlwp_tasks.models.dense import DenseNet
 from dlwp_tasks.models.head import Head
 
-from conftest import shared_file
+from shared_data import shared_file
 
 
 def transforms(**values):

@@ -14,7 +14,7 @@ import pytest
 from dlwp_cli import pipeline
 from dlwp_cli.config.compose import compose_validated
 
-from conftest import SHARED_DATASETS
+from shared_data import SHARED_DATASETS
 
 pytestmark = pytest.mark.slow
 

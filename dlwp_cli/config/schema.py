@@ -38,9 +38,10 @@ class TaskSpec:
     input_kinds: list[str] = field(default_factory=lambda: ["vector"])
     features: FeatureSpec = field(default_factory=FeatureSpec)
     labels: str = "index"             # index | one_hot | value
-    head: HeadSpec = field(default_factory=HeadSpec)
-    loss: str = "???"
-    metrics: Any = field(default_factory=list)   # names or _target_ specs; a dict of lists per output
+    head: Optional[HeadSpec] = None   # the output layer; or, for several outputs:
+    outputs: Optional[dict[str, HeadSpec]] = None
+    loss: Any = "???"                 # a Keras loss name; a dict of them per output
+    metrics: Any = None               # names or _target_ specs; a dict of lists per output
     epochs: int = 1
     batch_size: int = 32
     dense_units: list[int] = field(default_factory=list)
@@ -62,15 +63,18 @@ class OptimizerSpec:
 
 @dataclass
 class StrategySpec:
-    name: str = "auto"                # auto | cpu | one_device | mirrored
+    name: str = "auto"                # auto | cpu | one_device | mirrored | multi_worker | tpu
     device: Optional[str] = None
     devices: Optional[list[str]] = None
     logical_cpus: Optional[int] = None
+    workers: Optional[list[str]] = None   # multi_worker without TF_CONFIG: host:port of every worker
+    task_index: int = 0                   # multi_worker: this machine's place in ``workers``
+    tpu: Optional[str] = None             # tpu: name or grpc:// address (None: local TPU or TPU_NAME)
 
 
 @dataclass
 class TrainerSpec:
-    mode: str = "fit"                 # fit | kfold | random_baseline
+    mode: str = "fit"                 # fit | kfold | random_baseline | custom_loop | scratch
     validation_size: float = 0
     validation_from: str = "first"    # first | last | random
     folds: int = 4
@@ -79,6 +83,9 @@ class TrainerSpec:
     shuffle: bool = True
     evaluate_test: bool = True
     limit_batches: Optional[int] = None
+    compiled: bool = True             # custom_loop/scratch: steps as tf.function graphs (false: eager)
+    update: str = "optimizer"         # scratch: optimizer (the optimizer group) | manual_sgd (w -= lr * g)
+    custom_train_step: bool = False   # fit: run the book's overridden train_step (listing 7.26)
 
 
 @dataclass
@@ -134,7 +141,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "task.labels": ("index", "one_hot", "value"),
     "task.features.encoding": ("dense", "multi_hot"),
     "transforms.extra_channels_fill": ("noise", "zeros"),
-    "strategy.name": ("auto", "cpu", "one_device", "mirrored"),
-    "trainer.mode": ("fit", "kfold", "random_baseline"),
+    "strategy.name": ("auto", "cpu", "one_device", "mirrored", "multi_worker", "tpu"),
+    "trainer.mode": ("fit", "kfold", "random_baseline", "custom_loop", "scratch"),
+    "trainer.update": ("optimizer", "manual_sgd"),
     "trainer.validation_from": ("first", "last", "random"),
 }

@@ -99,8 +99,11 @@ def _check_ranges(cfg: DictConfig) -> None:
         "epochs": cfg.epochs,
         "batch_size": cfg.batch_size,
         "performance.steps_per_execution": cfg.performance.steps_per_execution,
-        "task.head.units": cfg.task.head.units,
     }
+    if cfg.task.head is not None:
+        positive["task.head.units"] = cfg.task.head.units
+    for name, head in (cfg.task.outputs or {}).items():
+        positive[f"task.outputs.{name}.units"] = head.units
     for key, value in positive.items():
         if value < 1:
             raise ConfigError(f"'{key}' must be at least 1, got {value}.")
@@ -129,6 +132,16 @@ _LOSS_LABELS = {
 
 def _check_task(cfg: DictConfig) -> None:
     task = cfg.task
+    if (task.head is None) == (task.outputs is None):
+        raise ConfigError(f"Task '{task.name}' must define exactly one of task.head (one output) or "
+                          "task.outputs (several named outputs).")
+    if task.outputs is not None:
+        for key in ("loss", "metrics"):
+            value = task[key]
+            if isinstance(value, DictConfig) and set(value) - set(task.outputs):
+                raise ConfigError(f"task.{key} names outputs {sorted(set(value) - set(task.outputs))}, but the "
+                                  f"task's outputs are {sorted(task.outputs)}.")
+        return
     wanted = _LOSS_LABELS.get(task.loss)
     if wanted and task.labels != wanted:
         raise ConfigError(

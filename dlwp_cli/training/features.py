@@ -12,15 +12,41 @@ from dlwp_tasks.datasets.base import DataSplits, Sequences
 
 @dataclass
 class Prepared:
-    """Model-ready training and test data. ``x`` is an array, or word-id Sequences to multi-hot on the fly."""
+    """Model-ready training and test data. ``x`` is an array, word-id Sequences to multi-hot on the fly,
+    or (multi-input tasks) a dict of arrays by input name; ``y`` likewise by output name."""
 
-    x_train: np.ndarray | Sequences
-    y_train: np.ndarray
-    x_test: np.ndarray | Sequences
-    y_test: np.ndarray
-    input_shape: tuple[int, ...]
+    x_train: np.ndarray | Sequences | dict
+    y_train: np.ndarray | dict
+    x_test: np.ndarray | Sequences | dict
+    y_test: np.ndarray | dict
+    input_shape: tuple[int, ...] | dict
     input_kind: str
     multi_hot_tokens: int | None = None
+
+    @property
+    def n_train(self) -> int:
+        return num_examples(self.y_train)
+
+    @property
+    def n_test(self) -> int:
+        return num_examples(self.y_test)
+
+
+def num_examples(values) -> int:
+    """Rows of an array or Sequences, or of the first entry of a dict of them."""
+    return num_examples(next(iter(values.values()))) if isinstance(values, dict) else len(values)
+
+
+def select(values, indices: np.ndarray):
+    """Rows ``indices`` of an array, Sequences, or a dict of them."""
+    if isinstance(values, dict):
+        return {name: select(value, indices) for name, value in values.items()}
+    return values.take(indices) if isinstance(values, Sequences) else values[indices]
+
+
+def output_heads(task: DictConfig) -> dict | None:
+    """The task's named output heads (multi-output tasks), else None."""
+    return dict(task.outputs) if task.get("outputs") else None
 
 
 def choose_input_kind(task_kinds, model_kinds) -> str:
@@ -30,7 +56,7 @@ def choose_input_kind(task_kinds, model_kinds) -> str:
 
 def _shape_features(x: np.ndarray, kind: str) -> np.ndarray:
     if kind == "vector":
-        return x.reshape(len(x), -1)
+        return x.reshape(len(x), int(np.prod(x.shape[1:])))  # -1 cannot be inferred for 0 rows
     if kind == "image" and x.ndim == 3:
         return x[..., np.newaxis]
     return x
@@ -45,8 +71,25 @@ def encode_labels(y: np.ndarray, labels: str, num_classes: int) -> np.ndarray:
     return y.astype("float32")
 
 
+def _prepare_named(splits: DataSplits, task: DictConfig, input_kind: str) -> Prepared:
+    heads = output_heads(task)
+
+    def inputs(x: dict) -> dict:
+        return {name: np.asarray(value, dtype="float32") for name, value in x.items()}
+
+    def targets(y: dict) -> dict:
+        return {name: encode_labels(np.asarray(y[name]), task.labels, heads[name].units) for name in heads}
+
+    x_train = inputs(splits.x_train)
+    shapes = {name: tuple(value.shape[1:]) for name, value in x_train.items()}
+    return Prepared(x_train, targets(splits.y_train), inputs(splits.x_test), targets(splits.y_test), shapes,
+                    input_kind)
+
+
 def prepare(splits: DataSplits, task: DictConfig, input_kind: str) -> Prepared:
     """Apply the task's feature settings (scale, standardize, multi-hot) and label encoding."""
+    if isinstance(splits.x_train, dict):
+        return _prepare_named(splits, task, input_kind)
     features = task.features
     y_train = encode_labels(np.asarray(splits.y_train), task.labels, task.head.units)
     y_test = encode_labels(np.asarray(splits.y_test), task.labels, task.head.units)
@@ -72,6 +115,8 @@ def prepare(splits: DataSplits, task: DictConfig, input_kind: str) -> Prepared:
 def apply_transforms(data: Prepared, spec: DictConfig, seed: int) -> Prepared:
     """Extra noise/zero channels and training-label shuffling (the book's chapter-5 studies)."""
     rng = np.random.RandomState(seed)
+    if (spec.extra_channels or spec.shuffle_labels) and isinstance(data.x_train, dict):
+        raise ValueError("transforms apply to single-input, single-output tasks only")
     if spec.extra_channels:
         if data.multi_hot_tokens is not None or data.input_kind != "vector":
             raise ValueError("transforms.extra_channels needs flat vector inputs (e.g. task=mnist model=dense)")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from dlwp_cli.training.features import Prepared
+from dlwp_cli.training.features import Prepared, num_examples, select
 from dlwp_tasks.datasets.base import Sequences
 
 
 def _feature_source(x, multi_hot_tokens: int | None):
-    """A function mapping a batch of row indices to a float32 feature batch."""
+    """A function mapping a batch of row indices to a feature batch (a dict of them for named inputs)."""
+    if isinstance(x, dict):
+        sources = {name: _feature_source(value, multi_hot_tokens) for name, value in x.items()}
+        return lambda idx: {name: source(idx) for name, source in sources.items()}
     if multi_hot_tokens is None:
         table = tf.constant(x)
         return lambda idx: tf.gather(table, idx)
@@ -64,16 +67,16 @@ def make_dataset(
 ) -> tf.data.Dataset:
     """Batches of (features, labels) for the rows ``indices`` (all rows by default)."""
     if indices is not None:
-        x = x.take(indices) if isinstance(x, Sequences) else x[indices]
-        y = y[indices]
+        x, y = select(x, indices), select(y, indices)
     features = _feature_source(x, data.multi_hot_tokens)
-    labels = tf.constant(y)
-    ds = batch_indices(len(y), batch_size, shuffle, seed)
+    labels = _feature_source(y, None)
+    n = num_examples(y)
+    ds = batch_indices(n, batch_size, shuffle, seed)
     if limit_batches is not None:
         ds = ds.take(limit_batches)
     # flat_map hides the length; Keras needs it to size epochs and steps_per_execution.
-    ds = ds.apply(tf.data.experimental.assert_cardinality(steps_per_epoch(len(y), batch_size, limit_batches)))
-    ds = ds.map(lambda idx: (features(idx), tf.gather(labels, idx)), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(steps_per_epoch(n, batch_size, limit_batches)))
+    ds = ds.map(lambda idx: (features(idx), labels(idx)), num_parallel_calls=tf.data.AUTOTUNE)
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE)
     return ds

@@ -7,6 +7,7 @@ from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from dlwp_cli.errors import ConfigError
+from dlwp_cli.training.custom_step import with_custom_train_step
 from dlwp_tasks.models.head import Head
 
 _OPTIMIZERS = {
@@ -59,20 +60,30 @@ def steps_per_execution(cfg: DictConfig, replicas: int) -> int:
     return 1 if replicas > 1 else int(cfg.performance.steps_per_execution)
 
 
+def heads(task: DictConfig) -> Head | dict[str, Head]:
+    """The task's output head, or its named heads for multi-output tasks."""
+    if task.outputs:
+        return {name: Head(int(spec.units), spec.activation) for name, spec in task.outputs.items()}
+    return Head(int(task.head.units), task.head.activation)
+
+
 def build_model(cfg: DictConfig, input_shape: tuple[int, ...], replicas: int = 1) -> keras.Model:
     """Body + head, compiled with the task's loss and metrics and the run's performance settings."""
-    head = Head(int(cfg.task.head.units), cfg.task.head.activation)
+    head = heads(cfg.task)
     try:
-        model = model_body(cfg.model).build(tuple(input_shape), head)
+        shape = input_shape if isinstance(input_shape, dict) else tuple(input_shape)
+        model = model_body(cfg.model).build(shape, head)
     except ValueError as err:
         raise ConfigError(
             f"Model '{cfg.model._target_}' cannot be built for task '{cfg.task.name}' inputs of shape "
-            f"{tuple(input_shape)}: {str(err).splitlines()[0]}"
+            f"{input_shape}: {str(err).splitlines()[0]}"
         ) from None
+    if cfg.trainer.custom_train_step:
+        model = with_custom_train_step(model, cfg.trainer.mode)
     jit = cfg.performance.jit_compile
     model.compile(
         optimizer=make_optimizer(cfg.optimizer),
-        loss=cfg.task.loss,
+        loss=OmegaConf.to_container(cfg.task.loss) if isinstance(cfg.task.loss, DictConfig) else cfg.task.loss,
         metrics=resolve_metrics(cfg.task.metrics),
         steps_per_execution=steps_per_execution(cfg, replicas),
         jit_compile=jit if isinstance(jit, bool) else "auto",

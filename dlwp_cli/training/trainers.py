@@ -1,62 +1,33 @@
-"""Trainer modes: plain fit (optional hold-out), K-fold cross-validation, and the shuffled-label baseline."""
+"""Trainer modes: plain fit (optional hold-out), K-fold cross-validation, the shuffled-label baseline,
+and the hand-written loops of chapters 2, 3 and 7 (``custom_loop``, ``scratch``)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import keras
 import numpy as np
-from omegaconf import DictConfig
 
 from dlwp_cli.errors import ConfigError
-from dlwp_cli.training.features import Prepared, holdout_indices, kfold_indices
-from dlwp_cli.training.inputs import make_dataset, steps_per_epoch
+from dlwp_cli.training.common import (
+    Context,
+    TrainResult,
+    epoch_datasets,
+    holdout_split,
+    score_test,
+    test_dataset,
+    training_summary,
+)
+from dlwp_cli.training.features import Prepared, kfold_indices
+from dlwp_cli.training.inputs import make_dataset
+from dlwp_cli.training.loops import custom_loop_trainer
 from dlwp_cli.training.modeling import build_model
-
-
-@dataclass
-class TrainResult:
-    """What a trainer hands back to the pipeline."""
-
-    metrics: dict = field(default_factory=dict)      # goes into metrics.json
-    model: keras.Model | None = None                 # the final model (None for baselines)
-    timings: dict = field(default_factory=dict)
-
-
-@dataclass
-class Context:
-    """Everything a trainer needs besides the data."""
-
-    cfg: DictConfig
-    strategy: object
-    # Fresh callbacks for one fit: callbacks(label, steps) -> list; label names the fold ('' for a plain fit).
-    callbacks: Callable[[str, int], list] = lambda label, steps: []
-    run_dir: Path | None = None                       # where trainers may write extra files (plots)
-
-
-def best_epoch(history: dict) -> int | None:
-    """1-based epoch with the lowest val_loss (or loss without validation)."""
-    key = "val_loss" if "val_loss" in history else "loss"
-    values = history.get(key)
-    return int(np.argmin(values)) + 1 if values else None
+from dlwp_cli.training.scratch import scratch_trainer
 
 
 def _fit(ctx: Context, data: Prepared, train_idx, val_idx, label: str = ""):
     cfg = ctx.cfg
-    limit = cfg.trainer.limit_batches
-    batch = int(cfg.batch_size)
-    train_ds = make_dataset(
-        data.x_train, data.y_train, data, batch, indices=train_idx, shuffle=cfg.trainer.shuffle,
-        seed=int(cfg.seed), limit_batches=limit, prefetch=cfg.performance.prefetch,
-    )
-    val_ds = None
-    if val_idx is not None:
-        val_ds = make_dataset(data.x_train, data.y_train, data, batch, indices=val_idx, limit_batches=limit,
-                              prefetch=cfg.performance.prefetch)
-    steps = steps_per_epoch(len(train_idx), batch, limit)
+    train_ds, val_ds, steps = epoch_datasets(ctx, data, train_idx, val_idx)
     callbacks = ctx.callbacks(label, steps)
     with ctx.strategy.scope():
         model = build_model(cfg, data.input_shape, ctx.strategy.num_replicas_in_sync)
@@ -68,37 +39,18 @@ def _fit(ctx: Context, data: Prepared, train_idx, val_idx, label: str = ""):
     return model, clean, steps, train_s
 
 
-def _evaluate_test(ctx: Context, model, data: Prepared) -> tuple[dict, float]:
-    cfg = ctx.cfg
-    test_ds = make_dataset(data.x_test, data.y_test, data, int(cfg.batch_size), limit_batches=cfg.trainer.limit_batches,
-                           prefetch=cfg.performance.prefetch)
-    started = time.perf_counter()
-    scores = model.evaluate(test_ds, verbose=0, return_dict=True)
-    return {k: float(v) for k, v in scores.items()}, time.perf_counter() - started
+def _keras_evaluate(ctx: Context, model, data: Prepared):
+    """Test scoring with ``model.evaluate`` (for ``score_test``)."""
+    return lambda: model.evaluate(test_dataset(ctx, data), verbose=0, return_dict=True)
 
 
 def fit_trainer(ctx: Context, data: Prepared) -> TrainResult:
     """Fit on the training rows (minus a hold-out, if asked), then evaluate on the test set."""
-    cfg = ctx.cfg
-    n = len(data.y_train)
-    train_idx, val_idx = np.arange(n), None
-    if cfg.trainer.validation_size:
-        try:
-            train_idx, val_idx = holdout_indices(n, float(cfg.trainer.validation_size), cfg.trainer.validation_from,
-                                                int(cfg.seed))
-        except ValueError as err:
-            raise ConfigError(f"trainer.validation_size: {err}.") from None
+    train_idx, val_idx = holdout_split(ctx.cfg, data.n_train)
     model, history, steps, train_s = _fit(ctx, data, train_idx, val_idx)
-    metrics = {
-        "history": history,
-        "best_epoch": best_epoch(history),
-        "steps_per_epoch": steps,
-        "train_examples": int(len(train_idx)),
-        "validation_examples": int(len(val_idx)) if val_idx is not None else 0,
-    }
+    metrics = training_summary(history, steps, train_idx, val_idx)
     timings = {"train_s": train_s}
-    if cfg.trainer.evaluate_test:
-        metrics["test"], timings["evaluate_s"] = _evaluate_test(ctx, model, data)
+    score_test(ctx, data, _keras_evaluate(ctx, model, data), metrics, timings)
     return TrainResult(metrics, model, timings)
 
 
@@ -110,7 +62,7 @@ def _mean_history(histories: list[dict]) -> dict:
 def kfold_trainer(ctx: Context, data: Prepared) -> TrainResult:
     """The book's K-fold: a fresh model per fold; fold scores from evaluating its validation slice."""
     cfg = ctx.cfg
-    n = len(data.y_train)
+    n = data.n_train
     try:
         folds = kfold_indices(n, int(cfg.trainer.folds), cfg.trainer.shuffle_folds, int(cfg.seed))
     except ValueError as err:
@@ -137,17 +89,9 @@ def kfold_trainer(ctx: Context, data: Prepared) -> TrainResult:
         "mean_history": mean_history,
         "best_epoch": {k: int(np.argmin(v)) + 1 for k, v in mean_history.items() if not k.endswith("accuracy")},
     }
-    metrics = {
-        "cv": cv,
-        "history": mean_history,
-        "best_epoch": best_epoch(mean_history),
-        "steps_per_epoch": steps,
-        "train_examples": int(len(folds[0][0])),
-        "validation_examples": int(len(folds[0][1])),
-    }
+    metrics = {"cv": cv, **training_summary(mean_history, steps, folds[0][0], folds[0][1])}
     timings = {"train_s": train_s}
-    if cfg.trainer.evaluate_test:
-        metrics["test"], timings["evaluate_s"] = _evaluate_test(ctx, model, data)
+    score_test(ctx, data, _keras_evaluate(ctx, model, data), metrics, timings)
     return TrainResult(metrics, model, timings)
 
 
@@ -158,4 +102,10 @@ def random_baseline_trainer(ctx: Context, data: Prepared) -> TrainResult:
     return TrainResult({"test": {"accuracy": float(np.mean(labels == shuffled))}, "history": {}})
 
 
-TRAINERS = {"fit": fit_trainer, "kfold": kfold_trainer, "random_baseline": random_baseline_trainer}
+TRAINERS = {
+    "fit": fit_trainer,
+    "kfold": kfold_trainer,
+    "random_baseline": random_baseline_trainer,
+    "custom_loop": custom_loop_trainer,
+    "scratch": scratch_trainer,
+}

@@ -12,8 +12,8 @@ class Head:
     units: int
     activation: str | None = None
 
-    def layer(self):
+    def layer(self, name: str = "head"):
         import keras
 
         # The output layer computes in float32 even under a mixed-precision policy.
-        return keras.layers.Dense(self.units, activation=self.activation, dtype="float32", name="head")
+        return keras.layers.Dense(self.units, activation=self.activation, dtype="float32", name=name)

@@ -331,7 +331,7 @@ def test_registry_errors_and_synthetic_source() -> None:
         load_dataset("imdb", source="fake")
     data = load_dataset("imdb", source="synthetic", num_words=500, maxlen=100, n_train=8, n_test=4)
     assert len(data.x_train) == 8 and data.x_train.values.max() < 500
-    assert set(LOADERS) == {"mnist", "imdb", "reuters", "boston", "digits"}
+    assert set(LOADERS) == {"mnist", "imdb", "reuters", "boston", "digits", "tickets", "two_gaussians"}
 
 
 def test_importing_the_datasets_package_stays_light() -> None:
