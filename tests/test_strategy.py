@@ -15,7 +15,8 @@ from dlwp_cli.training import strategy as factory
 
 
 def spec(**values):
-    return OmegaConf.create({"name": "auto", "device": None, "devices": None, "logical_cpus": None, **values})
+    return OmegaConf.create({"name": "auto", "device": None, "devices": None, "logical_cpus": None, "workers": None,
+                             "task_index": 0, "tpu": None, **values})
 
 
 def fake_gpus(monkeypatch, count):
@@ -80,3 +81,52 @@ def test_mirrored_on_two_logical_cpus_trains(tmp_path):
     assert metrics["environment"]["replicas"] == 2
     assert metrics["performance"]["steps_per_execution"] == 1  # keras-team/keras#19246
     assert metrics["test"]["accuracy"] > 0.5
+
+
+def test_tpu_without_a_tpu_fails_fast(monkeypatch):
+    import time
+
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    monkeypatch.delenv("COLAB_TPU_ADDR", raising=False)
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match="found no TPU"):
+        factory.make_strategy(spec(name="tpu", tpu=None))
+    assert time.perf_counter() - started < 5
+
+
+def test_tpu_with_an_address_builds_tpu_strategy(monkeypatch):
+    calls = []
+    monkeypatch.setattr(factory.tf.distribute.cluster_resolver, "TPUClusterResolver",
+                        lambda tpu: calls.append(("resolver", tpu)) or "resolver")
+    monkeypatch.setattr(factory.tf.config, "experimental_connect_to_cluster", lambda r: calls.append(("connect", r)))
+    monkeypatch.setattr(factory.tf.tpu.experimental, "initialize_tpu_system", lambda r: calls.append(("init", r)))
+    monkeypatch.setattr(factory.tf.distribute, "TPUStrategy", lambda r: ("TPUStrategy", r))
+    built = factory.make_strategy(spec(name="tpu", tpu="grpc://10.0.0.2:8470"))
+    assert built == ("TPUStrategy", "resolver")
+    assert calls == [("resolver", "grpc://10.0.0.2:8470"), ("connect", "resolver"), ("init", "resolver")]
+
+
+def test_unreachable_tpu_is_a_config_error(monkeypatch):
+    def refuse(tpu):
+        raise ValueError("Could not lookup TPU metadata")
+
+    monkeypatch.setattr(factory.tf.distribute.cluster_resolver, "TPUClusterResolver", refuse)
+    with pytest.raises(ConfigError, match="cannot reach the TPU 'my-tpu'"):
+        factory.make_strategy(spec(name="tpu", tpu="my-tpu"))
+
+
+def test_multi_worker_needs_a_cluster(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ConfigError, match="needs a cluster"):
+        factory.make_strategy(spec(name="multi_worker", workers=None, task_index=0))
+
+
+def test_multi_worker_writes_tf_config_from_the_worker_list(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    monkeypatch.setattr(factory.tf.distribute, "MultiWorkerMirroredStrategy",
+                        lambda cluster_resolver: cluster_resolver)
+    resolver = factory.make_strategy(spec(name="multi_worker", workers=["a:1", "b:2"], task_index=1))
+    assert json.loads(factory.os.environ["TF_CONFIG"]) == {
+        "cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}
+    assert resolver.task_id == 1 and resolver.cluster_spec().as_dict() == {"worker": ["a:1", "b:2"]}
+    monkeypatch.delenv("TF_CONFIG")

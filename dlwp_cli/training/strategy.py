@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import glob
+import json
+import os
+
 import tensorflow as tf
 from omegaconf import DictConfig
 
@@ -24,9 +28,44 @@ def _split_cpu(count: int) -> list[str]:
     return [d.name for d in tf.config.list_logical_devices("CPU")][:count]
 
 
+def _cluster_resolver(spec: DictConfig):
+    """TF_CONFIG from the environment, or written from ``strategy.workers`` and ``strategy.task_index``."""
+    if spec.workers and "TF_CONFIG" not in os.environ:
+        os.environ["TF_CONFIG"] = json.dumps(
+            {"cluster": {"worker": list(spec.workers)}, "task": {"type": "worker", "index": int(spec.task_index)}})
+    if "TF_CONFIG" not in os.environ:
+        raise ConfigError(
+            "strategy=multi_worker needs a cluster: set TF_CONFIG (as 'dlwp launch' does), or give "
+            "strategy.workers=[host1:port,host2:port] and strategy.task_index=N on each machine."
+        )
+    return tf.distribute.cluster_resolver.TFConfigClusterResolver()
+
+
+def _tpu_strategy(spec: DictConfig) -> tf.distribute.Strategy:
+    """Connect to the TPU named by ``strategy.tpu`` (or the environment), or fail at once without one."""
+    address = spec.tpu or os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR")
+    if not address and not glob.glob("/dev/accel*") and not glob.glob("/dev/vfio/[0-9]*"):
+        raise ConfigError(
+            "strategy=tpu found no TPU: this machine has no TPU device and no address was given. "
+            "Set strategy.tpu=<name or grpc://host:port> (or TPU_NAME), or choose strategy=auto."
+        )
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address or "local")
+        if address and address != "local":
+            tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, tf.errors.OpError) as err:
+        raise ConfigError(f"strategy=tpu cannot reach the TPU '{address or 'local'}': {str(err).splitlines()[0]}") from None
+    return tf.distribute.TPUStrategy(resolver)
+
+
 def make_strategy(spec: DictConfig) -> tf.distribute.Strategy:
-    """``auto`` | ``cpu`` | ``one_device`` | ``mirrored``; anything else is a ConfigError."""
+    """``auto`` | ``cpu`` | ``one_device`` | ``mirrored`` | ``multi_worker`` | ``tpu``; else a ConfigError."""
     name = spec.name
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=_cluster_resolver(spec))
+    if name == "tpu":
+        return _tpu_strategy(spec)
     if name == "cpu":
         tf.config.set_visible_devices([], "GPU")
         return tf.distribute.OneDeviceStrategy("/cpu:0")
@@ -44,7 +83,7 @@ def make_strategy(spec: DictConfig) -> tf.distribute.Strategy:
         if spec.logical_cpus:
             return tf.distribute.MirroredStrategy(devices=_split_cpu(int(spec.logical_cpus)))
         return tf.distribute.MirroredStrategy(devices=["/cpu:0"])
-    raise ConfigError(f"Unknown strategy '{name}'. Available: auto, cpu, one_device, mirrored.")
+    raise ConfigError(f"Unknown strategy '{name}'. Available: auto, cpu, one_device, mirrored, multi_worker, tpu.")
 
 
 def describe(strategy: tf.distribute.Strategy) -> dict:
