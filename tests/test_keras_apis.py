@@ -79,3 +79,17 @@ def test_keras_tensorboard_callback_from_config(tmp_path):
     run(tmp_path, "callbacks=tensorboard", "trainer.validation_size=300", "epochs=2")
     for split in ("train", "validation"):
         assert list((tmp_path / "tensorboard_keras" / split).glob("events.out.tfevents.*"))
+
+
+def test_models_reload_in_a_fresh_process(tmp_path):
+    """Subclassed bodies and the custom train_step wrapper load where nothing defined them yet."""
+    import subprocess
+    import sys
+
+    for name, overrides in (("subclassed", ["model.api=subclassed"]), ("train_step", ["trainer.custom_train_step=true"])):
+        metrics = run(tmp_path / name, "epochs=1", *overrides)
+        code = (f"from dlwp_cli.loading import load_model; m = load_model({str(tmp_path / name)!r}); "
+                "print(m.count_params())")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-1500:]
+        assert int(out.stdout.split()[-1]) == metrics["parameters"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import ClassVar
 
 from dlwp_tasks.models.head import Head
@@ -74,6 +75,7 @@ class DenseNet:
         return keras.Model(inputs, x, name="dense")
 
 
+@lru_cache(maxsize=None)
 def _dense_stack_class():
     """``DenseStack``: the subclassed-model form of DenseNet (defined lazily: it needs Keras)."""
     import keras

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 from dlwp_tasks.models.head import Head
@@ -41,6 +42,7 @@ class TicketNet:
         return keras.Model(inputs=inputs, outputs=outputs, name="tickets")
 
 
+@lru_cache(maxsize=None)
 def _ticket_model_class():
     """``CustomerTicketModel`` (defined lazily: it needs Keras)."""
     import keras
@@ -68,3 +70,9 @@ def _ticket_model_class():
                     "name": self.name}
 
     return CustomerTicketModel
+
+
+def __getattr__(name):
+    if name == "CustomerTicketModel":
+        return _ticket_model_class()
+    raise AttributeError(name)
