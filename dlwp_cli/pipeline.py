@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import tempfile
 import time
 from pathlib import Path
 
@@ -14,11 +15,14 @@ from omegaconf import DictConfig, OmegaConf
 from dlwp_cli import console, plots, run_folder, targets
 from dlwp_cli.baselines import is_classification, trivial_baselines
 from dlwp_cli.config.validate import model_class
-from dlwp_cli.training import callbacks as run_callbacks
 from dlwp_cli.errors import ConfigError
+from dlwp_cli.training import callbacks as run_callbacks
+from dlwp_cli.training.common import best_epoch
 from dlwp_cli.training.features import Prepared, apply_transforms, choose_input_kind, prepare
 from dlwp_cli.training.inputs import make_dataset
 from dlwp_cli.training.modeling import steps_per_execution
+from dlwp_cli.training.resilience import BACKUP, EpochHistoryLog, remove_backups, resilience_callbacks
+from dlwp_cli.training.runtime import precision_policy, scale_for_replicas
 from dlwp_cli.training.strategy import describe, make_strategy
 from dlwp_cli.training.trainers import TRAINERS, Context
 from dlwp_tasks.datasets.registry import load_dataset
@@ -70,6 +74,17 @@ def chance_levels(data: Prepared, cfg: DictConfig) -> dict:
     return trivial_baselines(data.y_test if data.n_test else data.y_train)
 
 
+def resumed_history(metrics: dict, log: EpochHistoryLog | None) -> None:
+    """After a resumed fit, the full per-epoch history (Keras's History saw only the epochs after the restart)."""
+    if log is None:
+        return
+    full = log.history()
+    if len(next(iter(full.values()), [])) > len(next(iter(metrics.get("history", {}).values()), [])):
+        metrics["history"] = full
+        metrics["best_epoch"] = best_epoch(full)
+        metrics["resumed"] = True
+
+
 def environment(strategy) -> dict:
     return {
         "python": platform.python_version(),
@@ -82,7 +97,19 @@ def environment(strategy) -> dict:
 
 
 def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
-    """Train and evaluate as configured; write the run folder; return the metrics dict."""
+    """Train and evaluate as configured; write the run folder; return the metrics dict.
+
+    A non-chief worker of a multi-worker run trains and saves like the chief (saving may run collective
+    ops that every worker must join), but into a scratch folder that is deleted afterwards.
+    """
+    strategy = make_strategy(cfg.strategy)
+    if strategy.extended.should_checkpoint:
+        return _run(cfg, run_dir, choices, strategy)
+    with tempfile.TemporaryDirectory(prefix="dlwp-worker-") as scratch:
+        return _run(cfg, Path(scratch), choices, strategy)
+
+
+def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict:
     started = time.perf_counter()
     choices = dict(choices or {})
     run_dir = run_folder.ensure_writable(Path(run_dir))
@@ -101,11 +128,16 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
         raise ConfigError(str(err)) from None
     data_s = time.perf_counter() - started
 
-    strategy = make_strategy(cfg.strategy)
+    cfg, distribution = scale_for_replicas(cfg, strategy.num_replicas_in_sync)
     log_dir = run_dir / run_folder.TENSORBOARD
+    history_logs: dict[str, EpochHistoryLog] = {}
 
     def callbacks(label: str, steps: int) -> list:
-        built = run_callbacks.from_config(cfg.callbacks, run_dir / label if label else run_dir)
+        # Backups make plain fits resumable; K-fold restarts its folds, hand-written loops their epochs.
+        backup = run_dir / BACKUP / (label or "fit") if cfg.trainer.mode == "fit" else None
+        built = resilience_callbacks(backup)
+        history_logs.update({label: cb for cb in built if isinstance(cb, EpochHistoryLog)})
+        built += run_callbacks.from_config(cfg.callbacks, run_dir / label if label else run_dir)
         if cfg.output.tensorboard:
             built.append(run_callbacks.EpochTensorBoard(log_dir / label if label else log_dir))
         if show:
@@ -113,7 +145,9 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
             built.append(run_callbacks.RichProgress(console.console, int(cfg.epochs), steps, prefix))
         return built
 
-    result = TRAINERS[cfg.trainer.mode](Context(cfg, strategy, callbacks, run_dir), data)
+    with precision_policy(cfg.precision):
+        result = TRAINERS[cfg.trainer.mode](Context(cfg, strategy, callbacks, run_dir), data)
+    resumed_history(result.metrics, history_logs.get(""))
 
     metrics = {
         "experiment": cfg.experiment,
@@ -133,6 +167,8 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
         "data": {"source": cfg.source, "train_examples_total": data.n_train,
                  "test_examples": data.n_test, "input_kind": kind, **(splits.info or {})},
         "environment": environment(strategy),
+        "distribution": distribution,
+        "precision": cfg.precision,
     }
     if result.model is not None:
         metrics["parameters"] = int(result.model.count_params())
@@ -152,6 +188,7 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
     metrics["targets"] = checks
     metrics["timings"] = {"data_s": data_s, **result.timings, "total_s": time.perf_counter() - started}
     run_folder.write_json(run_dir / run_folder.METRICS, metrics)
+    remove_backups(run_dir)
     if show:
         console.results(metrics, checks)
     return metrics

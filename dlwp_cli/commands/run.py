@@ -73,12 +73,47 @@ def precheck(overrides: list[str], multirun: bool) -> None:
     ensure_writable(Path(str(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir)))
 
 
+def unfinished_runs(root: Path = Path("outputs")) -> list[Path]:
+    """Run folders under ``root`` that started (Hydra recorded their overrides) but wrote no metrics.json,
+    newest first."""
+    started = [p.parent.parent for p in root.rglob(".hydra/overrides.yaml")] if root.is_dir() else []
+    unfinished = [run for run in started if not (run / "metrics.json").exists()]
+    return sorted(unfinished, key=lambda run: (run / ".hydra" / "overrides.yaml").stat().st_mtime, reverse=True)
+
+
+def resume_args(args: list[str]) -> list[str]:
+    """``resume=RUN_DIR`` (or ``resume=last``): that run's own overrides, into the same folder, so training
+    continues from its last backed-up epoch; overrides given next to it are added after the run's own."""
+    value = next(a.split("=", 1)[1] for a in args if a.startswith("resume="))
+    others = [a for a in args if not a.startswith("resume=")]
+    if any(a in ("-m", "--multirun") for a in others):
+        raise ConfigError("resume= continues one run; it cannot be combined with -m/--multirun.")
+    if value == "last":
+        candidates = unfinished_runs()
+        if not candidates:
+            raise ConfigError("resume=last found no unfinished run under ./outputs (a run folder without "
+                              "metrics.json). Give the folder: resume=outputs/<experiment>/<date_time>.")
+        run_dir = candidates[0]
+    else:
+        run_dir = Path(value)
+    recorded = run_dir / ".hydra" / "overrides.yaml"
+    if not recorded.is_file():
+        raise ConfigError(f"resume={value}: '{run_dir}' is not a dlwp run folder (no .hydra/overrides.yaml).")
+    if (run_dir / "metrics.json").exists():
+        raise ConfigError(f"resume={value}: the run in '{run_dir}' already finished (it has metrics.json).")
+    original = [line[2:].strip() for line in recorded.read_text().splitlines() if line.startswith("- ")]
+    original = [o for o in original if not o.startswith("hydra.run.dir=")]
+    return [*original, *others, f"hydra.run.dir={run_dir.resolve()}"]
+
+
 def run_command(args: list[str]) -> int:
     if any(a in ("-h", "--help") for a in args):
         print("usage: dlwp run [OVERRIDES...] [-m]\n\nHydra overrides, e.g. task=imdb model=dense epochs=3; "
               "see 'dlwp list' for the groups and 'dlwp show' for the composed config.")
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ start-up noise
+    if any(a.startswith("resume=") for a in args):
+        args = resume_args(args)
     overrides, multirun = split_args(args)
     if multirun:
         overrides = expand_globs(overrides)

@@ -70,6 +70,8 @@ class StrategySpec:
     workers: Optional[list[str]] = None   # multi_worker without TF_CONFIG: host:port of every worker
     task_index: int = 0                   # multi_worker: this machine's place in ``workers``
     tpu: Optional[str] = None             # tpu: name or grpc:// address (None: local TPU or TPU_NAME)
+    scale_batch_with_replicas: bool = False  # true: batch_size is per replica (global = batch_size x replicas)
+    scale_learning_rate: bool = False        # true: learning rate x replicas (linear scaling rule)
 
 
 @dataclass
@@ -119,6 +121,7 @@ class RunSpec:
     name: str = "run"
     seed: int = 42
     deterministic: bool = False
+    precision: str = "float32"        # float32 | mixed_float16 | mixed_bfloat16
     epochs: int = 1
     batch_size: int = 32
     data_dir: Optional[str] = None
@@ -138,6 +141,7 @@ class RunSpec:
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "source": ("real", "synthetic"),
+    "precision": ("float32", "mixed_float16", "mixed_bfloat16"),
     "task.labels": ("index", "one_hot", "value"),
     "task.features.encoding": ("dense", "multi_hot"),
     "transforms.extra_channels_fill": ("noise", "zeros"),

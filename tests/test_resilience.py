@@ -1,0 +1,105 @@
+"""Interrupted runs resume from their last epoch; a non-finite loss stops a run with its last good epoch kept."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from dlwp_cli import pipeline
+from dlwp_cli.commands.run import resume_args, unfinished_runs
+from dlwp_cli.config.compose import compose_validated
+from dlwp_cli.errors import ConfigError
+from dlwp_cli.training.resilience import NonFiniteLoss
+
+EPOCHS = 80
+RUN = ["task=digits", f"epochs={EPOCHS}", "output.console=false", "performance.jit_compile=false"]
+
+
+def dlwp_run(*args, cwd):
+    return subprocess.Popen([sys.executable, "-m", "dlwp_cli.main", "run", *args], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def epochs_backed_up(run_dir) -> int:
+    try:
+        return len(json.loads((run_dir / "backup" / "fit" / "history.json").read_text()))
+    except (OSError, ValueError):
+        return 0
+
+
+def test_killed_run_resumes_with_a_complete_history(tmp_path):
+    run_dir = tmp_path / "outputs" / "killed"
+    worker = dlwp_run(*RUN, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    deadline = time.time() + 180
+    while epochs_backed_up(run_dir) < 15 and time.time() < deadline and worker.poll() is None:
+        time.sleep(0.2)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait()
+    done_before = epochs_backed_up(run_dir)
+    assert 15 <= done_before < EPOCHS, "the run must be killed mid-training"
+    assert not (run_dir / "metrics.json").exists()
+
+    resumed = dlwp_run("resume=last", cwd=tmp_path)
+    _, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr[-2000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["resumed"] is True
+    assert len(metrics["history"]["loss"]) == EPOCHS
+    assert not (run_dir / "backup").exists()
+
+    straight = dlwp_run(*RUN, f"hydra.run.dir={tmp_path / 'straight'}", cwd=tmp_path)
+    straight.communicate(timeout=300)
+    reference = json.loads((tmp_path / "straight" / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] == pytest.approx(reference["test"]["accuracy"], abs=0.03)
+
+
+def test_resume_arguments(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="found no unfinished run"):
+        resume_args(["resume=last"])
+    run_dir = tmp_path / "outputs" / "a" / "2026"
+    (run_dir / ".hydra").mkdir(parents=True)
+    (run_dir / ".hydra" / "overrides.yaml").write_text("- task=digits\n- epochs=7\n")
+    assert [run.resolve() for run in unfinished_runs()] == [run_dir.resolve()]
+    assert resume_args(["resume=last", "epochs=9"]) == ["task=digits", "epochs=7", "epochs=9",
+                                                        f"hydra.run.dir={run_dir.resolve()}"]
+    (run_dir / "metrics.json").write_text("{}")
+    with pytest.raises(ConfigError, match="already finished"):
+        resume_args([f"resume={run_dir}"])
+    with pytest.raises(ConfigError, match="not a dlwp run folder"):
+        resume_args([f"resume={tmp_path}"])
+
+
+def test_nan_loss_stops_the_run_with_a_clear_message(tmp_path):
+    cfg = compose_validated(["task=boston", "epochs=30", "optimizer=sgd", "optimizer.learning_rate=5.0",
+                             "output.console=false", "source=synthetic"])
+    with pytest.raises(NonFiniteLoss) as info:
+        pipeline.run(cfg, tmp_path, choices={})
+    message = str(info.value)
+    assert ("became nan" in message or "became inf" in message) and "learning_rate" in message
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_the_guard_runs_before_the_backup_so_the_last_good_epoch_stays(tmp_path):
+    import numpy as np
+
+    from dlwp_cli.training.resilience import resilience_callbacks
+
+    guard, backup, log = resilience_callbacks(tmp_path / "backup")
+    import keras
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((4, 1)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[guard, backup, log])
+    saved = (tmp_path / "backup" / "training_metadata.json").read_text()
+    with pytest.raises(NonFiniteLoss, match="epoch 3.*kept in"):
+        for callback in (guard, backup, log):  # the order fit calls them in
+            callback.on_epoch_end(2, {"loss": float("nan")})
+    assert (tmp_path / "backup" / "training_metadata.json").read_text() == saved
+    assert len(log.history()["loss"]) == 2
