@@ -15,9 +15,9 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
+
+from dlwp_process import run_dlwp
 
 HERE = Path(__file__).resolve().parent
 
@@ -30,25 +30,11 @@ def plain(data_dir: str, seed: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def dlwp(data_dir: str, seed: int, *overrides: str) -> dict:
-    with tempfile.TemporaryDirectory() as run_dir:
-        started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "dlwp_cli.main", "run", "experiment=ch02/mnist_dense", f"data_dir={data_dir}",
-             "download=false", f"seed={seed}", "output.console=false", f"hydra.run.dir={run_dir}", *overrides],
-            check=True, capture_output=True, text=True,
-        )
-        process_s = time.perf_counter() - started
-        metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
-    return {"train_s": metrics["timings"]["train_s"], "test_accuracy": metrics["test"]["accuracy"],
-            "process_s": process_s}
-
-
 def compare(label: str, pairs: int, data_dir: str, overrides: list[str]) -> dict:
     plain_runs, dlwp_runs = [], []
     for i in range(pairs):
         plain_runs.append(plain(data_dir, 42 + i))
-        dlwp_runs.append(dlwp(data_dir, 42 + i, *overrides))
+        dlwp_runs.append(run_dlwp(data_dir, 42 + i, *overrides))
         print(f"  {label} pair {i + 1}: plain {plain_runs[-1]}  dlwp {dlwp_runs[-1]}", flush=True)
     train_ratio = statistics.median(d["train_s"] / p["train_s"] for p, d in zip(plain_runs, dlwp_runs))
     process_ratio = statistics.median(d["process_s"] / p["process_s"] for p, d in zip(plain_runs, dlwp_runs))
