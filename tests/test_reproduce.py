@@ -81,9 +81,12 @@ def test_mnist_dense_details(outputs):
 
 
 def test_imdb_training_loss_keeps_falling(outputs):
+    upticks = []
     for metrics in reproduce("ch04/imdb_dense", outputs):
         loss = metrics["history"]["loss"]
-        assert sum(b > a for a, b in zip(loss, loss[1:])) <= 1
+        upticks.append(sum(b > a for a, b in zip(loss, loss[1:])))
+        assert loss[-1] < 0.1 * loss[0]
+    assert np.median(upticks) <= 1, f"upticks per seed: {upticks}"
 
 
 def test_imdb_final_has_confident_and_uncertain_predictions(outputs):

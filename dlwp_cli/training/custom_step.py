@@ -20,6 +20,9 @@ class CustomTrainStep(keras.Model):
     def __init__(self, model: keras.Model, **kwargs):
         super().__init__(**kwargs)
         self.inner = model
+        # All weights live in the (built) inner model, so the wrapper is complete as it stands;
+        # callbacks such as BackupAndRestore require a built model.
+        self.built = model.built
 
     def call(self, inputs, training=False):
         return self.inner(inputs, training=training)
