@@ -1,4 +1,4 @@
-"""The ``dlwp`` command. Only ``run`` imports TensorFlow; help, list, show and report start fast."""
+"""The ``dlwp`` command. Only ``run`` imports TensorFlow; help, list, show, launch and report start fast."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ USAGE = """\
 dlwp run [OVERRIDES...]        train and evaluate (Hydra overrides; -m/--multirun sweeps)
 dlwp list [GROUP]              config groups and their options (task, model, experiment, ...)
 dlwp show [OVERRIDES...]       the composed, validated config, without training
+dlwp launch --workers N -- run [OVERRIDES...]
+                               one run on N local worker processes (MultiWorkerMirroredStrategy)
 dlwp report [RUN_DIR...]       finished runs against the book (--summary over seeds; --format csv|markdown;
                                --plot val_loss overlays one curve of several runs)
 
@@ -53,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         from dlwp_cli.commands.run import run_command
 
         return _exit(run_command, argv[1:])
+    if argv and argv[0] == "launch":
+        from dlwp_cli.commands.launch import launch_command
+
+        return _exit(launch_command, argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "list":
         from dlwp_cli.commands.listing import list_command

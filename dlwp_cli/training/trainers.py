@@ -18,6 +18,7 @@ from dlwp_cli.training.common import (
     test_dataset,
     training_summary,
 )
+from dlwp_cli.training.distributed import distributed_trainer, is_multi_worker
 from dlwp_cli.training.features import Prepared, kfold_indices
 from dlwp_cli.training.inputs import make_dataset
 from dlwp_cli.training.loops import custom_loop_trainer
@@ -45,7 +46,10 @@ def _keras_evaluate(ctx: Context, model, data: Prepared):
 
 
 def fit_trainer(ctx: Context, data: Prepared) -> TrainResult:
-    """Fit on the training rows (minus a hold-out, if asked), then evaluate on the test set."""
+    """Fit on the training rows (minus a hold-out, if asked), then evaluate on the test set. Under
+    MultiWorkerMirroredStrategy, where Keras 3's fit fails, the ``strategy.run`` loop of ``distributed``."""
+    if is_multi_worker(ctx.strategy):
+        return distributed_trainer(ctx, data)
     train_idx, val_idx = holdout_split(ctx.cfg, data.n_train)
     model, history, steps, train_s = _fit(ctx, data, train_idx, val_idx)
     metrics = training_summary(history, steps, train_idx, val_idx)

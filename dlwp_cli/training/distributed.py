@@ -1,0 +1,163 @@
+"""Training under ``MultiWorkerMirroredStrategy`` with a custom ``strategy.run`` loop.
+
+Keras 3's ``model.fit`` fails under MultiWorkerMirroredStrategy (keras-team/keras#20585), so
+``trainer=fit`` with ``strategy=multi_worker`` comes here (the dispatch is in ``trainers.fit_trainer``):
+the same model, hold-out, callbacks, history keys and test scoring as ``fit``, for single-output tasks.
+Epoch backups (BackupAndRestore) are left out, so a restarted multi-worker run starts from epoch 1.
+
+``batch_size`` is the global batch: ``experimental_distribute_dataset`` splits each batch over all
+replicas of all workers. Each replica's per-example losses are averaged over the global batch
+(``tf.nn.compute_average_loss``) and its regularization losses divided by the replica count, so the
+summed gradients the optimizer applies are those of the global batch on one device.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dlwp_cli import console
+from dlwp_cli.errors import ConfigError
+from dlwp_cli.training.common import (
+    Context,
+    TrainResult,
+    epoch_datasets,
+    holdout_split,
+    score_test,
+    test_dataset,
+    training_summary,
+)
+from dlwp_cli.training.features import Prepared
+from dlwp_cli.training.loops import loss_object, metric_objects, train_epochs
+from dlwp_cli.training.modeling import build_model
+
+
+def is_multi_worker(strategy) -> bool:
+    """Whether ``strategy`` is a MultiWorkerMirroredStrategy (which Keras 3's fit cannot train under)."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def num_workers(strategy: tf.distribute.MultiWorkerMirroredStrategy) -> int:
+    """Tasks in the cluster: the workers, and a chief if TF_CONFIG names one."""
+    cluster = strategy.cluster_resolver.cluster_spec().as_dict()
+    return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
+
+
+def weights_sha256(model: keras.Model) -> str:
+    """A checksum of the model's weights (float bytes in ``get_weights`` order), to compare workers."""
+    digest = hashlib.sha256()
+    for array in model.get_weights():
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+class DistributedLoop:
+    """A train and a test step run on every replica by ``strategy.run``; metrics are Keras metric objects
+    updated inside the replica step and aggregated across replicas and workers when read."""
+
+    def __init__(self, strategy, model: keras.Model, loss_fn: keras.losses.Loss, metrics: list):
+        self.strategy = strategy
+        self.model = model
+        self.loss_fn = loss_fn
+        self.loss_fn.reduction = None  # per-example losses; the step averages them over the global batch
+        self.metrics = [keras.metrics.Mean(name="loss"), *metrics]
+        model.optimizer.build(model.trainable_weights)
+        self._train = tf.function(self._train_replica_batches, reduce_retracing=True)
+        self._test = tf.function(self._test_replica_batches, reduce_retracing=True)
+
+    def _replica_loss(self, targets, predictions):
+        """(loss to differentiate, per-example loss for the tracker) on this replica's share of the batch."""
+        per_example = tf.reshape(self.loss_fn(targets, predictions), [-1])
+        local = tf.shape(per_example)[0]
+        global_size = tf.distribute.get_replica_context().all_reduce("sum", local)
+        regularization = tf.add_n(self.model.losses) if self.model.losses else tf.constant(0.0)
+        loss = (tf.nn.compute_average_loss(per_example, global_batch_size=global_size)
+                + tf.nn.scale_regularization_loss(regularization))
+        return loss, per_example + regularization
+
+    def _update_metrics(self, targets, predictions, per_example) -> None:
+        loss_tracker, *metrics = self.metrics
+        loss_tracker.update_state(per_example)
+        for metric in metrics:
+            metric.update_state(targets, predictions)
+
+    def _train_step(self, inputs, targets) -> None:
+        with tf.GradientTape() as tape:
+            predictions = self.model(inputs, training=True)
+            loss, per_example = self._replica_loss(targets, predictions)
+        gradients = tape.gradient(loss, self.model.trainable_weights)
+        self.model.optimizer.apply_gradients(zip(gradients, self.model.trainable_weights))
+        self._update_metrics(targets, predictions, per_example)
+
+    def _test_step(self, inputs, targets) -> None:
+        predictions = self.model(inputs, training=False)
+        self._update_metrics(targets, predictions, self._replica_loss(targets, predictions)[1])
+
+    def _train_replica_batches(self, inputs, targets) -> None:
+        self.strategy.run(self._train_step, args=(inputs, targets))
+
+    def _test_replica_batches(self, inputs, targets) -> None:
+        self.strategy.run(self._test_step, args=(inputs, targets))
+
+    def _logs(self, prefix: str = "") -> dict:
+        return {prefix + metric.name: float(metric.result()) for metric in self.metrics}
+
+    def _reset(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
+
+    def train_epoch(self, dataset, on_batch) -> dict:
+        """One pass over the distributed ``dataset``; the epoch's logs (read after every batch, as fit's are)."""
+        self._reset()
+        for batch, (inputs, targets) in enumerate(dataset):
+            self._train(inputs, targets)
+            on_batch(batch, {})
+        return self._logs()
+
+    def evaluate(self, dataset, prefix: str = "") -> dict:
+        self._reset()
+        for inputs, targets in dataset:
+            self._test(inputs, targets)
+        return self._logs(prefix)
+
+
+def _distribute(strategy, dataset):
+    """Split each global batch over the replicas; every worker reads all rows and keeps its own share."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return strategy.experimental_distribute_dataset(dataset.with_options(options))
+
+
+def distributed_trainer(ctx: Context, data: Prepared) -> TrainResult:
+    """Train with :class:`DistributedLoop` on every worker; the same metrics as ``fit`` plus ``distributed``."""
+    cfg, strategy = ctx.cfg, ctx.strategy
+    if not isinstance(cfg.task.loss, str):
+        raise ConfigError(f"strategy=multi_worker trains single-output models, and task '{cfg.task.name}' has "
+                          "several outputs. Train it with another strategy, e.g. strategy=mirrored.")
+    train_idx, val_idx = holdout_split(cfg, data.n_train)
+    train_ds, val_ds, steps = epoch_datasets(ctx, data, train_idx, val_idx)
+    train_ds = _distribute(strategy, train_ds)
+    val_ds = _distribute(strategy, val_ds) if val_ds is not None else None
+    # No epoch backups: restoring them on the chief alone would leave the workers' weights out of sync.
+    callbacks = [cb for cb in ctx.callbacks("", steps) if not isinstance(cb, keras.callbacks.BackupAndRestore)]
+    with strategy.scope():
+        model = build_model(cfg, data.input_shape, strategy.num_replicas_in_sync)
+        loop = DistributedLoop(strategy, model, loss_object(cfg.task.loss), metric_objects(cfg.task))
+    started = time.perf_counter()
+    history, _ = train_epochs(
+        callbacks, model, int(cfg.epochs), steps,
+        train=lambda on_batch: loop.train_epoch(train_ds, on_batch),
+        validate=(lambda: loop.evaluate(val_ds, prefix="val_")) if val_ds is not None else None,
+    )
+    timings = {"train_s": time.perf_counter() - started}
+    metrics = training_summary(history, steps, train_idx, val_idx)
+    workers = num_workers(strategy)
+    metrics["distributed"] = {"workers": workers, "replicas": strategy.num_replicas_in_sync, "loop": "strategy.run"}
+    score_test(ctx, data, lambda: loop.evaluate(_distribute(strategy, test_dataset(ctx, data))), metrics, timings)
+    if workers > 1:
+        console.console.print(f"weights sha256 {weights_sha256(model)}", markup=False, highlight=False)
+    return TrainResult(metrics, model, timings)

@@ -1,0 +1,158 @@
+"""Data-parallel training: MirroredStrategy against one device, ``dlwp launch`` with MultiWorkerMirroredStrategy
+(custom ``strategy.run`` loop, chief-only run folder, identical weights on every worker, group restarts), and
+the launcher's TF_CONFIG and argument handling."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dlwp_cli.commands import launch
+from dlwp_cli.errors import ConfigError
+
+# Same data order and op determinism, so the runs differ only in how each batch is split and reduced.
+SAME_MATH = ["task=digits", "epochs=2", "output.console=false", "deterministic=true", "trainer.shuffle=false"]
+# 1,347 training rows = 42 batches of 32 + 3 rows; fit under several replicas averages the replicas' own
+# means, which for that uneven 2+1 split differs from the global mean (~6e-4 in the epoch loss). 42 full
+# batches keep every split even.
+FULL_BATCHES = ["trainer.limit_batches=42"]
+RTOL = 1e-5  # measured: up to ~2e-7 (float reduction order)
+
+
+def dlwp(*args, cwd=None, timeout=240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dlwp_cli.main", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout)
+
+
+def trained(run_dir: Path, *overrides) -> dict:
+    result = dlwp("run", *SAME_MATH, *overrides, f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+def assert_same_training(got: dict, want: dict) -> None:
+    assert set(got["history"]) == set(want["history"]) == {"loss", "accuracy"}
+    for key, values in want["history"].items():
+        assert got["history"][key] == pytest.approx(values, rel=RTOL), key
+    for key, value in want["test"].items():
+        assert got["test"][key] == pytest.approx(value, rel=RTOL), key
+
+
+@pytest.fixture(scope="module")
+def one_device(tmp_path_factory) -> dict:
+    return trained(tmp_path_factory.mktemp("one_device"), "strategy=one_device")
+
+
+def test_mirrored_on_two_cpus_matches_one_device(tmp_path, one_device):
+    limited_one_device = trained(tmp_path / "one", "strategy=one_device", *FULL_BATCHES)
+    mirrored = trained(tmp_path / "mirrored", "strategy=mirrored", "strategy.logical_cpus=2", *FULL_BATCHES)
+    assert mirrored["environment"]["replicas"] == 2
+    assert_same_training(mirrored, limited_one_device)
+
+
+def test_launch_two_workers_trains_like_one_device_and_only_the_chief_writes(tmp_path, one_device):
+    result = dlwp("launch", "--workers", "2", "--", "run", *SAME_MATH, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    run_dirs = [p for p in (tmp_path / "outputs").glob("*/*") if p.is_dir()]
+    assert len(run_dirs) == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["outputs"]
+    metrics = json.loads((run_dirs[0] / "metrics.json").read_text())
+    assert metrics["distributed"] == {"workers": 2, "replicas": 2, "loop": "strategy.run"}
+    # The strategy.run loop averages over the global batch, uneven last batch included: one device's math.
+    assert_same_training(metrics, one_device)
+
+    from dlwp_cli.loading import load_model
+    from dlwp_cli.training.distributed import weights_sha256
+
+    printed = dict(re.findall(r"^\[worker (\d)\] weights sha256 ([0-9a-f]{64})$", result.stdout, re.M))
+    assert printed.keys() == {"0", "1"}
+    assert printed["0"] == printed["1"] == weights_sha256(load_model(run_dirs[0]))
+
+
+def test_launch_restarts_the_group_when_a_worker_dies(tmp_path):
+    command = [sys.executable, "-m", "dlwp_cli.main", "launch", "--workers", "2", "--max-restarts", "1", "--",
+               "run", "task=digits", "epochs=3", "output.console=true", "output.plots=false"]
+    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines, victim, killed = [], None, False
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            pid = re.match(r"\[launch\] worker 1 pid (\d+)", line)
+            victim = int(pid.group(1)) if pid and victim is None else victim
+            if not killed and re.match(r"\[worker 0\] epoch\s+1/3", line):  # mid-run: after the first epoch
+                os.kill(victim, signal.SIGKILL)
+                killed = True
+        proc.wait(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    output = "".join(lines)
+    assert proc.returncode == 0, output[-3000:]
+    assert "[launch] restarting all workers" in output
+    assert len(re.findall(r"\[launch\] worker 1 pid", output)) == 2
+    run_dirs = [p for p in (tmp_path / "outputs").glob("*/*") if p.is_dir()]
+    assert len(run_dirs) == 1 and (run_dirs[0] / "metrics.json").is_file()  # the restart reuses the folder
+
+
+# --- the launcher without TensorFlow ------------------------------------------------------------------------
+
+
+def test_tf_config_names_every_worker_and_this_task():
+    assert json.loads(launch.tf_config([1111, 2222], 1)) == {
+        "cluster": {"worker": ["127.0.0.1:1111", "127.0.0.1:2222"]}, "task": {"type": "worker", "index": 1}}
+
+
+def test_free_ports_are_distinct():
+    ports = launch.free_ports(3)
+    assert len(set(ports)) == 3 and all(0 < p < 65536 for p in ports)
+
+
+def test_only_the_chief_writes_under_outputs():
+    commands = launch.worker_commands(["task=digits"], 3, "/tmp/scratch")
+    assert commands[0][-2:] == ["task=digits", "strategy=multi_worker"]
+    assert [c[-1] for c in commands[1:]] == ["hydra.run.dir=/tmp/scratch/worker_1", "hydra.run.dir=/tmp/scratch/worker_2"]
+
+
+def test_parse_args():
+    options, overrides = launch.parse_args(["--workers", "2", "--port", "9000", "--", "run", "epochs=1"])
+    assert (options.workers, options.port, options.max_restarts, overrides) == (2, 9000, 2, ["epochs=1"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--workers", "2"], "needs the run after '--'"),
+    (["--workers", "2", "--", "show"], "got '-- show'"),
+    (["--workers", "2", "--"], "needs the run after '--'"),
+    (["--workers", "0", "--", "run"], "at least 1"),
+    (["--workers", "2", "--max-restarts", "-1", "--", "run"], "0 or more"),
+    (["--workers", "2", "--", "run", "-m", "seed=1,2"], "sweep"),
+])
+def test_bad_launch_arguments_are_config_errors(argv, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        launch.parse_args(argv)
+
+
+def test_missing_workers_is_a_usage_error():
+    with pytest.raises(SystemExit):
+        launch.parse_args(["--", "run"])
+
+
+def test_a_given_run_dir_is_kept_else_the_default_is_pinned():
+    assert launch.pin_run_dir(["hydra.run.dir=/x"]) == ["hydra.run.dir=/x"]
+    pinned = launch.pin_run_dir(["task=digits"])[-1]
+    assert re.fullmatch(r"hydra\.run\.dir=outputs/digits-dense/\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d", pinned)
+
+
+def test_multi_output_tasks_are_refused_under_multi_worker():
+    from dlwp_cli.config.compose import compose_validated
+    from dlwp_cli.training.common import Context
+    from dlwp_cli.training.distributed import distributed_trainer
+
+    cfg = compose_validated(["task=tickets", "model=tickets"])
+    with pytest.raises(ConfigError, match="strategy=multi_worker trains single-output models"):
+        distributed_trainer(Context(cfg, strategy=None), data=None)
