@@ -72,5 +72,5 @@ def results(metrics: dict, checks: list[dict]) -> None:
 
 
 def error(err: DlwpError | str) -> None:
-    title = getattr(err, "title", "error")
+    title = err.title if isinstance(err, DlwpError) else "error"
     errors.print(f"[bold red]dlwp {title}:[/] {err}", soft_wrap=True)

@@ -75,9 +75,9 @@ def test_launch_two_workers_trains_like_one_device_and_only_the_chief_writes(tmp
     assert printed["0"] == printed["1"] == weights_sha256(load_model(run_dirs[0]))
 
 
-def test_launch_restarts_the_group_when_a_worker_dies(tmp_path):
+def test_launch_restarts_the_group_when_a_worker_dies_and_resumes(tmp_path):
     command = [sys.executable, "-m", "dlwp_cli.main", "launch", "--workers", "2", "--max-restarts", "1", "--",
-               "run", "task=digits", "epochs=3", "output.console=true", "output.plots=false"]
+               "run", "task=digits", "epochs=4", "output.console=true", "output.plots=false"]
     proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines, victim, killed = [], None, False
     try:
@@ -85,7 +85,7 @@ def test_launch_restarts_the_group_when_a_worker_dies(tmp_path):
             lines.append(line)
             pid = re.match(r"\[launch\] worker 1 pid (\d+)", line)
             victim = int(pid.group(1)) if pid and victim is None else victim
-            if not killed and re.match(r"\[worker 0\] epoch\s+1/3", line):  # mid-run: after the first epoch
+            if not killed and re.match(r"\[worker 0\] epoch\s+2/4", line):  # mid-run: epoch 1 is checkpointed
                 os.kill(victim, signal.SIGKILL)
                 killed = True
         proc.wait(timeout=240)
@@ -98,6 +98,11 @@ def test_launch_restarts_the_group_when_a_worker_dies(tmp_path):
     assert len(re.findall(r"\[launch\] worker 1 pid", output)) == 2
     run_dirs = [p for p in (tmp_path / "outputs").glob("*/*") if p.is_dir()]
     assert len(run_dirs) == 1 and (run_dirs[0] / "metrics.json").is_file()  # the restart reuses the folder
+    assert re.search(r"\[worker 0\] resuming from .* \(epoch [12]\)", output)
+    assert re.search(r"\[worker 1\] resuming from .* \(epoch [12]\)", output)
+    metrics = json.loads((run_dirs[0] / "metrics.json").read_text())
+    assert metrics["resumed"] is True and len(metrics["history"]["loss"]) == 4
+    assert not (run_dirs[0] / "backup").exists()
 
 
 # --- the launcher without TensorFlow ------------------------------------------------------------------------

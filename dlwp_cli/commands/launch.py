@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 from dlwp_cli.errors import ConfigError
 
@@ -84,6 +85,14 @@ def pin_run_dir(overrides: list[str]) -> list[str]:
     return [*overrides, f"hydra.run.dir={folder}"]
 
 
+def share_checkpoints(overrides: list[str]) -> list[str]:
+    """Point every worker at the chief's checkpoint folder, so a restarted group resumes from it."""
+    if any(arg.startswith("strategy.checkpoint_dir=") for arg in overrides):
+        return overrides
+    run_dir = Path(next(arg.split("=", 1)[1] for arg in overrides if arg.startswith("hydra.run.dir=")))
+    return [*overrides, f"strategy.checkpoint_dir={run_dir.resolve() / 'backup' / 'distributed'}"]
+
+
 def _stream(index: int, proc: subprocess.Popen, lock: threading.Lock) -> None:
     for line in proc.stdout:
         with lock:
@@ -131,7 +140,7 @@ def run_group(commands: list[list[str]], ports: list[int]) -> list[int]:
 
 def launch_command(argv: list[str]) -> int:
     options, overrides = parse_args(argv)
-    overrides = pin_run_dir(overrides)
+    overrides = share_checkpoints(pin_run_dir(overrides))
     status = 1
     for attempt in range(options.max_restarts + 1):
         ports = (list(range(options.port, options.port + options.workers)) if options.port

@@ -69,6 +69,7 @@ class StrategySpec:
     logical_cpus: Optional[int] = None
     workers: Optional[list[str]] = None   # multi_worker without TF_CONFIG: host:port of every worker
     task_index: int = 0                   # multi_worker: this machine's place in ``workers``
+    checkpoint_dir: Optional[str] = None  # multi_worker: folder every worker restores from (the chief saves there)
     tpu: Optional[str] = None             # tpu: name or grpc:// address (None: local TPU or TPU_NAME)
     scale_batch_with_replicas: bool = False  # true: batch_size is per replica (global = batch_size x replicas)
     scale_learning_rate: bool = False        # true: learning rate x replicas (linear scaling rule)

@@ -3,7 +3,10 @@
 Keras 3's ``model.fit`` fails under MultiWorkerMirroredStrategy (keras-team/keras#20585), so
 ``trainer=fit`` with ``strategy=multi_worker`` comes here (the dispatch is in ``trainers.fit_trainer``):
 the same model, hold-out, callbacks, history keys and test scoring as ``fit``, for single-output tasks.
-Epoch backups (BackupAndRestore) are left out, so a restarted multi-worker run starts from epoch 1.
+Every worker saves a checkpoint (model, optimizer, epoch) after each epoch: the chief into
+``strategy.checkpoint_dir`` (default: ``backup/distributed`` in its run folder), the others into their
+scratch folders, as TensorFlow's multi-worker guide prescribes. At start every worker restores the
+chief's latest checkpoint, so a restarted group (``dlwp launch``) continues from the last finished epoch.
 
 ``batch_size`` is the global batch: ``experimental_distribute_dataset`` splits each batch over all
 replicas of all workers. Each replica's per-example losses are averaged over the global batch
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -34,6 +38,7 @@ from dlwp_cli.training.common import (
 from dlwp_cli.training.features import Prepared
 from dlwp_cli.training.loops import loss_object, metric_objects, train_epochs
 from dlwp_cli.training.modeling import build_model
+from dlwp_cli.training.resilience import BACKUP
 
 
 def is_multi_worker(strategy) -> bool:
@@ -125,6 +130,40 @@ class DistributedLoop:
         return self._logs(prefix)
 
 
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Count the finished epoch and save a checkpoint on every worker (saving may run collective ops)."""
+
+    def __init__(self, manager: tf.train.CheckpointManager, epoch: tf.Variable):
+        super().__init__()
+        self.manager = manager
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.assign(epoch + 1)
+        self.manager.save()
+
+
+def checkpoint_dirs(ctx: Context) -> tuple[Path, Path]:
+    """(where every worker restores from, where this worker saves)."""
+    shared = Path(ctx.cfg.strategy.checkpoint_dir) if ctx.cfg.strategy.checkpoint_dir else None
+    if ctx.strategy.extended.should_checkpoint:
+        own = shared or Path(ctx.run_dir) / BACKUP / "distributed"
+        return own, own
+    return shared or Path(ctx.run_dir) / BACKUP / "distributed", Path(ctx.run_dir) / BACKUP / "distributed"
+
+
+def restore(checkpoint: tf.train.Checkpoint, folder: Path) -> int:
+    """Restore the latest checkpoint in ``folder``, if any; the number of epochs it had finished."""
+    latest = tf.train.latest_checkpoint(str(folder))
+    if latest is None:
+        return 0
+    checkpoint.restore(latest)
+    finished = int(checkpoint.epoch.numpy())
+    console.console.print(f"resuming from {latest} (epoch {finished})", markup=False, highlight=False,
+                          soft_wrap=True)
+    return finished
+
+
 def _distribute(strategy, dataset):
     """Split each global batch over the replicas; every worker reads all rows and keeps its own share."""
     options = tf.data.Options()
@@ -142,16 +181,22 @@ def distributed_trainer(ctx: Context, data: Prepared) -> TrainResult:
     train_ds, val_ds, steps = epoch_datasets(ctx, data, train_idx, val_idx)
     train_ds = _distribute(strategy, train_ds)
     val_ds = _distribute(strategy, val_ds) if val_ds is not None else None
-    # No epoch backups: restoring them on the chief alone would leave the workers' weights out of sync.
+    # Keras's BackupAndRestore knows nothing of strategy.run loops: the checkpoints below replace it.
     callbacks = [cb for cb in ctx.callbacks("", steps) if not isinstance(cb, keras.callbacks.BackupAndRestore)]
     with strategy.scope():
         model = build_model(cfg, data.input_shape, strategy.num_replicas_in_sync)
         loop = DistributedLoop(strategy, model, loss_object(cfg.task.loss), metric_objects(cfg.task))
+        checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer,
+                                         epoch=tf.Variable(0, dtype=tf.int64, trainable=False))
+    restore_dir, save_dir = checkpoint_dirs(ctx)
+    initial_epoch = restore(checkpoint, restore_dir)
+    manager = tf.train.CheckpointManager(checkpoint, str(save_dir), max_to_keep=1)
     started = time.perf_counter()
     history, _ = train_epochs(
-        callbacks, model, int(cfg.epochs), steps,
+        [*callbacks, EpochCheckpoint(manager, checkpoint.epoch)], model, int(cfg.epochs), steps,
         train=lambda on_batch: loop.train_epoch(train_ds, on_batch),
         validate=(lambda: loop.evaluate(val_ds, prefix="val_")) if val_ds is not None else None,
+        initial_epoch=initial_epoch,
     )
     timings = {"train_s": time.perf_counter() - started}
     metrics = training_summary(history, steps, train_idx, val_idx)

@@ -70,16 +70,17 @@ def compile_step(step: Callable, compiled: bool, jit_compile: bool = False) -> C
     return tf.function(step, jit_compile=jit_compile, reduce_retracing=True) if compiled else step
 
 
-def train_epochs(callbacks: list, model, epochs: int, steps: int, train: Callable, validate: Callable | None = None):
-    """Run ``epochs`` epochs the way ``fit`` does: the callbacks' train/epoch/batch hooks around
-    ``train(on_batch) -> logs``, then ``validate() -> val_ logs``; stop early when a callback sets
-    ``model.stop_training``. Returns the history (a list per log key) and each epoch's training seconds."""
+def train_epochs(callbacks: list, model, epochs: int, steps: int, train: Callable, validate: Callable | None = None,
+                 initial_epoch: int = 0):
+    """Run epochs ``initial_epoch`` to ``epochs - 1`` the way ``fit`` does: the callbacks' train/epoch/batch
+    hooks around ``train(on_batch) -> logs``, then ``validate() -> val_ logs``; stop early when a callback
+    sets ``model.stop_training``. Returns the history (a list per log key) and each epoch's training seconds."""
     hooks = keras.callbacks.CallbackList(callbacks, model=model, epochs=epochs, steps=steps, verbose=0)
     history, seconds, logs = {}, [], {}
     if model is not None:
         model.stop_training = False
     hooks.on_train_begin()
-    for epoch in range(epochs):
+    for epoch in range(initial_epoch, epochs):
         hooks.on_epoch_begin(epoch)
         started = time.perf_counter()
         logs = train(hooks.on_train_batch_end)
