@@ -55,6 +55,12 @@ def test_mirrored_on_two_cpus_matches_one_device(tmp_path, one_device):
     mirrored = trained(tmp_path / "mirrored", "strategy=mirrored", "strategy.logical_cpus=2", *FULL_BATCHES)
     assert mirrored["environment"]["replicas"] == 2
     assert_same_training(mirrored, limited_one_device)
+    import numpy as np
+
+    from dlwp_cli.loading import load_model
+
+    for got, want in zip(load_model(tmp_path / "mirrored").get_weights(), load_model(tmp_path / "one").get_weights()):
+        np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-6)
 
 
 def test_launch_two_workers_trains_like_one_device_and_only_the_chief_writes(tmp_path, one_device):
