@@ -160,3 +160,24 @@ def test_regularization_ends_lower_than_original(variant, outputs):
     assert mean_of(regularized, final("val_loss")) < mean_of(original, final("val_loss"))
     if variant == "ch05/imdb_l2":
         assert mean_of(regularized, rise_after_minimum) < mean_of(original, rise_after_minimum)
+
+
+def test_two_local_workers_reach_the_books_mnist_accuracy(tmp_path):
+    """dlwp launch --workers 2 -- run experiment=ch02/mnist_dense: book accuracy, identical weights."""
+    import re
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "dlwp_cli.main", "launch", "--workers", "2", "--", "run", "experiment=ch02/mnist_dense",
+         f"data_dir={SHARED_DATASETS}", "download=false", "output.console=false"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=1200,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    (metrics_file,) = tmp_path.glob("outputs/**/metrics.json")
+    import json
+
+    metrics = json.loads(metrics_file.read_text())
+    assert metrics["distributed"]["workers"] == 2 and metrics["test"]["accuracy"] >= 0.975
+    hashes = dict(re.findall(r"^\[worker (\d)\] weights sha256 ([0-9a-f]{64})$", result.stdout, re.M))
+    assert hashes.keys() == {"0", "1"} and hashes["0"] == hashes["1"]
