@@ -109,6 +109,33 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
         return _run(cfg, Path(scratch), choices, strategy)
 
 
+def write_artifacts(cfg: DictConfig, run_dir: Path, metrics: dict, model) -> None:
+    """model.keras, the HParams summary and the curves, as the output settings ask."""
+    if model is not None and cfg.output.save_model:
+        run_folder.save_model(run_dir, model)
+    if model is not None and cfg.output.tensorboard:
+        final = {f"test/{k}": v for k, v in metrics.get("test", {}).items()}
+        final.update({f"cv/{k}": v for k, v in metrics.get("cv", {}).get("mean", {}).items()})
+        run_callbacks.log_hparams(run_dir / run_folder.TENSORBOARD, cfg, final)
+    if cfg.output.plots and metrics.get("history"):
+        plots.plot_history(metrics["history"], run_dir / run_folder.HISTORY_PLOT, title=str(cfg.name))
+        curves = metrics.get("cv", {}).get("mean_history", {})
+        validated = [k for k in curves if k.startswith("val_") and k != "val_loss"] + ["val_loss"]
+        if curves and validated[0] in curves:
+            plots.plot_cv_curve(curves, validated[0], run_dir / run_folder.CV_PLOT)
+
+
+def prepare_data(cfg: DictConfig):
+    """(raw splits, model-ready data, input kind) for the task, with the run's transforms applied."""
+    splits = load_data(cfg)
+    kind = (choose_input_kind(cfg.task.input_kinds, model_class(cfg.model._target_).input_kinds)
+            if cfg.trainer.mode != "random_baseline" else cfg.task.input_kinds[0])
+    try:
+        return splits, apply_transforms(prepare(splits, cfg.task, kind), cfg.transforms, int(cfg.seed)), kind
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
 def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict:
     started = time.perf_counter()
     choices = dict(choices or {})
@@ -119,13 +146,7 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
     run_folder.write_config(run_dir, cfg)
     seed_everything(int(cfg.seed), cfg.deterministic)
 
-    splits = load_data(cfg)
-    kind = (choose_input_kind(cfg.task.input_kinds, model_class(cfg.model._target_).input_kinds)
-            if cfg.trainer.mode != "random_baseline" else cfg.task.input_kinds[0])
-    try:
-        data = apply_transforms(prepare(splits, cfg.task, kind), cfg.transforms, int(cfg.seed))
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
+    splits, data, kind = prepare_data(cfg)
     data_s = time.perf_counter() - started
 
     cfg, distribution = scale_for_replicas(cfg, strategy.num_replicas_in_sync)
@@ -172,18 +193,7 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
     }
     if result.model is not None:
         metrics["parameters"] = int(result.model.count_params())
-        if cfg.output.save_model:
-            run_folder.save_model(run_dir, result.model)
-    if cfg.output.tensorboard and result.model is not None:
-        final = {f"test/{k}": v for k, v in metrics.get("test", {}).items()}
-        final.update({f"cv/{k}": v for k, v in metrics.get("cv", {}).get("mean", {}).items()})
-        run_callbacks.log_hparams(log_dir, cfg, final)
-    if cfg.output.plots and metrics.get("history"):
-        plots.plot_history(metrics["history"], run_dir / run_folder.HISTORY_PLOT, title=str(cfg.name))
-        curves = metrics.get("cv", {}).get("mean_history", {})
-        validated = [k for k in curves if k.startswith("val_") and k != "val_loss"] + ["val_loss"]
-        if curves and validated[0] in curves:
-            plots.plot_cv_curve(curves, validated[0], run_dir / run_folder.CV_PLOT)
+    write_artifacts(cfg, run_dir, metrics, result.model)
     checks = [targets.check(OmegaConf.to_container(t), metrics) for t in cfg.targets]
     metrics["targets"] = checks
     metrics["timings"] = {"data_s": data_s, **result.timings, "total_s": time.perf_counter() - started}
