@@ -157,7 +157,8 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
         # Backups make plain fits resumable; K-fold restarts its folds, hand-written loops their epochs.
         backup = run_dir / BACKUP / (label or "fit") if cfg.trainer.mode == "fit" else None
         built = resilience_callbacks(backup)
-        history_logs.update({label: cb for cb in built if isinstance(cb, EpochHistoryLog)})
+        if backup is not None:
+            history_logs[label] = next(cb for cb in built if isinstance(cb, EpochHistoryLog))
         built += run_callbacks.from_config(cfg.callbacks, run_dir / label if label else run_dir)
         if cfg.output.tensorboard:
             built.append(run_callbacks.EpochTensorBoard(log_dir / label if label else log_dir))
