@@ -1,22 +1,14 @@
 """Errors that reach the user as one clear paragraph instead of a traceback."""
 
+from dlwp_tasks.errors import DataError, DlwpError
 
-class DlwpError(Exception):
-    """Base class: an error whose message tells the user what to change."""
-
-    title = "error"
+__all__ = ["ConfigError", "DataError", "DlwpError", "OutputError"]
 
 
 class ConfigError(DlwpError):
     """The composed configuration is invalid."""
 
     title = "configuration error"
-
-
-class DataError(DlwpError):
-    """A dataset file is missing, corrupt or cannot be downloaded."""
-
-    title = "data error"
 
 
 class OutputError(DlwpError):

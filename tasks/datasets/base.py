@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from dlwp_cli.errors import DataError
+from dlwp_tasks.errors import DataError
 
 from .cache import sha256_of, verify
 
@@ -90,13 +90,30 @@ class Sequences:
 
 @dataclass(eq=False)
 class DataSplits:
-    """Train and test arrays plus provenance (``source``, ``files``, ``sha256``, ...)."""
+    """What a dataset callable returns: the splits, and what the pipeline needs to know about them.
 
-    x_train: np.ndarray | Sequences
-    y_train: np.ndarray
-    x_test: np.ndarray | Sequences
-    y_test: np.ndarray
-    info: dict[str, Any] = field(default_factory=dict)
+    Each ``x_*`` is an array, word-id :class:`Sequences`, or a dict of arrays by input name (columns of
+    a table, named inputs); each ``y_*`` an array (or a dict by output name). ``x_train`` may instead be
+    an unbatched ``tf.data.Dataset`` of ``(inputs, targets)`` pairs, with ``y_train`` None (likewise
+    for the other splits). The validation and test splits are optional.
+    """
+
+    x_train: Any
+    y_train: Any
+    x_test: Any = None
+    y_test: Any = None
+    info: dict[str, Any] = field(default_factory=dict)   # provenance: source, files, sha256, ...
+    x_val: Any = None
+    y_val: Any = None
+    class_names: list[str] | None = None   # label names by class index (classification)
+    problem: str | None = None             # classification | regression, where the dataset decides it
+    # Keras layers adapted on the training rows only: ``preprocessing`` maps the raw inputs to what the
+    # model body takes, and is saved inside model.keras, so a saved model takes raw inputs;
+    # ``postprocessing`` maps the head's output to the target's units (e.g. undoing a target scaling).
+    preprocessing: Any = None
+    postprocessing: Any = None
+    schema: dict[str, Any] | None = None   # JSON description of the inputs, saved as schema.json
+    warnings: list[str] = field(default_factory=list)  # said on the console and kept in metrics.json
 
 
 @dataclass(frozen=True)

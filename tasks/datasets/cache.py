@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlwp_cli.errors import DataError
+from dlwp_tasks.errors import DataError
 
 ENV_CACHE_DIR = "DLWP_CACHE_DIR"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlwp_cli.errors import DataError
+from dlwp_tasks.errors import DataError
 
 from .base import DataSplits, KerasFile, fetch_keras_file, locate
 from .cache import sha256_of

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from dlwp_cli.errors import DataError
+from dlwp_tasks.errors import DataError
 
 from .base import DataSplits
 from .boston import load_boston

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlwp_cli.errors import DataError
+from dlwp_tasks.errors import DataError
 
 from .base import DataSplits, KerasFile, Sequences, fetch_keras_file, locate
 from .cache import KNOWN_SHA256, cached_arrays, dataset_cache_dir, verify

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dlwp_cli.errors import DataError
+from dlwp_tasks.errors import DataError
 
 from .base import DataSplits, Sequences
 

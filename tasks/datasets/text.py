@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from dlwp_cli.errors import DataError
+from dlwp_tasks.errors import DataError
 
 from .base import Sequences
 
