@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from dlwp_cli import console, plots, run_folder, targets
 from dlwp_cli.baselines import is_classification, trivial_baselines
-from dlwp_cli.config.validate import model_class
+from dlwp_cli.config.validate import model_class, trainer_mode
 from dlwp_cli.errors import ConfigError
 from dlwp_cli.training import callbacks as run_callbacks
 from dlwp_cli.training.common import best_epoch
@@ -24,8 +24,8 @@ from dlwp_cli.training.modeling import steps_per_execution
 from dlwp_cli.training.resilience import BACKUP, EpochHistoryLog, remove_backups, resilience_callbacks
 from dlwp_cli.training.runtime import precision_policy, scale_for_replicas
 from dlwp_cli.training.strategy import describe, make_strategy
-from dlwp_cli.training.trainers import TRAINERS, Context
-from dlwp_tasks.datasets.registry import load_dataset
+from dlwp_cli.training.common import Context
+from dlwp_tasks.datasets.contract import call_dataset
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
@@ -35,12 +35,14 @@ def seed_everything(seed: int, deterministic: bool) -> None:
 
 
 def load_data(cfg: DictConfig):
-    """The task's dataset: real files, or random data of the real sizes when source=synthetic."""
-    params = OmegaConf.to_container(cfg.task.dataset.params, resolve=True)
+    """The task's dataset: real files, or random data of the real shapes when source=synthetic."""
     if cfg.source == "synthetic":
-        params.update(OmegaConf.to_container(cfg.task.dataset.synthetic), seed=int(cfg.seed))
-    return load_dataset(cfg.task.dataset.name, source=cfg.source, data_dir=cfg.data_dir, download=cfg.download,
-                        **params)
+        if cfg.task.synthetic is None:
+            raise ConfigError(f"Task '{cfg.task.name}' has no synthetic data (task.synthetic is null): "
+                              "run it on its real data (source=real).")
+        return call_dataset(OmegaConf.to_container(cfg.task.synthetic), seed=int(cfg.seed))
+    return call_dataset(OmegaConf.to_container(cfg.task.dataset), data_dir=cfg.data_dir, download=cfg.download,
+                        seed=int(cfg.seed))
 
 
 def predict_samples(model, data: Prepared, cfg: DictConfig) -> dict:
@@ -129,7 +131,7 @@ def prepare_data(cfg: DictConfig):
     """(raw splits, model-ready data, input kind) for the task, with the run's transforms applied."""
     splits = load_data(cfg)
     kind = (choose_input_kind(cfg.task.input_kinds, model_class(cfg.model._target_).input_kinds)
-            if cfg.trainer.mode != "random_baseline" else cfg.task.input_kinds[0])
+            if trainer_mode(cfg).trains_model else cfg.task.input_kinds[0])
     try:
         return splits, apply_transforms(prepare(splits, cfg.task, kind), cfg.transforms, int(cfg.seed)), kind
     except ValueError as err:
@@ -151,11 +153,12 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
 
     cfg, distribution = scale_for_replicas(cfg, strategy.num_replicas_in_sync)
     log_dir = run_dir / run_folder.TENSORBOARD
+    trainer = trainer_mode(cfg)
     history_logs: dict[str, EpochHistoryLog] = {}
 
     def callbacks(label: str, steps: int) -> list:
         # Backups make plain fits resumable; K-fold restarts its folds, hand-written loops their epochs.
-        backup = run_dir / BACKUP / (label or "fit") if cfg.trainer.mode == "fit" else None
+        backup = run_dir / BACKUP / (label or "fit") if trainer.backs_up_epochs else None
         built = resilience_callbacks(backup)
         if backup is not None:
             history_logs[label] = next(cb for cb in built if isinstance(cb, EpochHistoryLog))
@@ -168,7 +171,7 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
         return built
 
     with precision_policy(cfg.precision):
-        result = TRAINERS[cfg.trainer.mode](Context(cfg, strategy, callbacks, run_dir), data)
+        result = trainer.run(Context(cfg, strategy, callbacks, run_dir), data)
     resumed_history(result.metrics, history_logs.get(""))
 
     metrics = {

@@ -31,14 +31,30 @@ def test_every_experiment_composes_and_validates(experiment):
     assert cfg.targets, "each experiment records the book's figure"
 
 
-@pytest.mark.parametrize("option", ["rmsprop", "sgd", "adam"])
-def test_optimizers_compose(option):
-    assert compose_validated([f"optimizer={option}"]).optimizer.name == option
+@pytest.mark.parametrize("option", catalog.options("optimizer"))
+def test_optimizers_compose_and_name_a_keras_class(option):
+    import keras
+
+    from dlwp_cli.training.modeling import make_optimizer
+
+    optimizer = make_optimizer(compose_validated([f"optimizer={option}"]).optimizer)
+    assert isinstance(optimizer, keras.optimizers.Optimizer)
+    assert type(optimizer).__name__.lower() == option
+
+
+def test_any_keras_optimizer_argument_is_a_key():
+    from dlwp_cli.training.modeling import make_optimizer
+
+    optimizer = make_optimizer(compose_validated(["optimizer=adamw", "optimizer.weight_decay=1e-4"]).optimizer)
+    assert optimizer.weight_decay == pytest.approx(1e-4)
+    optimizer = make_optimizer(compose_validated(["optimizer=sgd", "+optimizer.nesterov=true",
+                                                  "optimizer.momentum=0.9"]).optimizer)
+    assert optimizer.nesterov and optimizer.momentum == pytest.approx(0.9)
 
 
 @pytest.mark.parametrize("strategy", catalog.options("strategy"))
 def test_strategies_compose(strategy):
-    assert compose_validated([f"strategy={strategy}"]).strategy.name == strategy
+    assert compose_validated([f"strategy={strategy}"]).strategy._target_.endswith(f"strategy.{strategy}")
 
 
 @pytest.mark.parametrize(("task", "units"), [("mnist", [512]), ("imdb", [16, 16]), ("reuters", [64, 64]),

@@ -98,8 +98,6 @@ def test_custom_train_step_trains_with_fit_and_saves(tmp_path):
     ("overrides", "expected"),
     [
         (["trainer=scratch", "model=dense"], ["trainer=scratch", "model 'dense' is a Keras model", "naive_dense"]),
-        (["experiment=ch07/mnist_custom_train_step", "trainer=custom_loop", "debug=smoke"],
-         ["needs trainer=fit", "trainer.mode=custom_loop"]),
         (["trainer=scratch", "model=naive_dense", "trainer.shuffle=true"], ["trainer.shuffle=false"]),
     ],
 )

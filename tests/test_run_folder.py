@@ -9,7 +9,7 @@ import pytest
 
 from dlwp_cli import pipeline, run_folder
 from dlwp_cli.config.compose import compose_validated
-from dlwp_cli.training import trainers
+from dlwp_cli.training import modes
 
 
 def scalar_tags(folder: Path) -> dict[str, int]:
@@ -67,10 +67,10 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatc
 
 
 def test_a_crash_during_training_leaves_no_metrics(tmp_path, monkeypatch):
-    def crash(ctx, data):
+    def crash(self, ctx, data):
         raise RuntimeError("killed mid-training")
 
-    monkeypatch.setitem(trainers.TRAINERS, "fit", crash)
+    monkeypatch.setattr(modes.Fit, "run", crash)
     cfg = compose_validated(["epochs=1", "output.console=false"])
     with pytest.raises(RuntimeError):
         pipeline.run(cfg, tmp_path, choices={})

@@ -41,9 +41,9 @@ def test_experiment_smoke(tmp_path, experiment):
     cfg, metrics = smoke(tmp_path, f"experiment={experiment}")
     assert metrics["experiment"] == experiment
     assert len(metrics["targets"]) == len(cfg.targets)
-    if cfg.trainer.mode == "kfold":
+    if cfg.trainer._target_.endswith("KFold"):
         assert len(metrics["cv"]["folds"]) == cfg.trainer.folds
-    elif cfg.trainer.mode == "fit":
+    elif cfg.trainer._target_.endswith("Fit"):
         assert metrics["steps_per_epoch"] <= 2 and len(metrics["history"]["loss"]) == 1
         assert (tmp_path / "model.keras").is_file()
     if cfg.trainer.evaluate_test:

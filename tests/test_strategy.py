@@ -14,9 +14,8 @@ from dlwp_cli.errors import ConfigError
 from dlwp_cli.training import strategy as factory
 
 
-def spec(**values):
-    return OmegaConf.create({"name": "auto", "device": None, "devices": None, "logical_cpus": None, "workers": None,
-                             "task_index": 0, "tpu": None, **values})
+def spec(name="auto", **values):
+    return OmegaConf.create({"_target_": f"dlwp_cli.training.strategy.{name}", **values})
 
 
 def fake_gpus(monkeypatch, count):
@@ -56,8 +55,17 @@ def test_mirrored_with_listed_devices(monkeypatch):
 
 
 def test_unknown_strategy_is_a_config_error():
-    with pytest.raises(ConfigError, match="Unknown strategy 'tpuu'"):
-        factory.make_strategy(spec(name="tpuu"))
+    from dlwp_cli.config.compose import compose_validated
+    from dlwp_cli.config.validate import check_runtime_targets
+
+    with pytest.raises(ConfigError, match="Unknown strategy 'tpuu'.*Did you mean 'tpu'"):
+        compose_validated(["strategy=tpuu"])
+    cfg = compose_validated(["strategy=mirrored", "+strategy.device_count=3"])
+    with pytest.raises(ConfigError, match="takes no argument 'device_count'.*It takes: devices, logical_cpus"):
+        check_runtime_targets(cfg)
+    cfg = compose_validated(["strategy._target_=dlwp_cli.training.strategy.tpuu"])
+    with pytest.raises(ConfigError, match="strategy._target_ 'dlwp_cli.training.strategy.tpuu' cannot be imported"):
+        check_runtime_targets(cfg)
 
 
 def test_logical_cpus_after_start_up_is_a_clear_error():
@@ -90,7 +98,7 @@ def test_tpu_without_a_tpu_fails_fast(monkeypatch):
     monkeypatch.delenv("COLAB_TPU_ADDR", raising=False)
     started = time.perf_counter()
     with pytest.raises(ConfigError, match="found no TPU"):
-        factory.make_strategy(spec(name="tpu", tpu=None))
+        factory.make_strategy(spec(name="tpu"))
     assert time.perf_counter() - started < 5
 
 
@@ -118,7 +126,7 @@ def test_unreachable_tpu_is_a_config_error(monkeypatch):
 def test_multi_worker_needs_a_cluster(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ConfigError, match="needs a cluster"):
-        factory.make_strategy(spec(name="multi_worker", workers=None, task_index=0))
+        factory.make_strategy(spec(name="multi_worker"))
 
 
 def test_multi_worker_writes_tf_config_from_the_worker_list(monkeypatch):

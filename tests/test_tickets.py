@@ -60,7 +60,7 @@ def test_runner_trains_both_outputs(tmp_path, api):
     import keras
 
     cfg = compose_validated(["experiment=ch07/tickets_multi_io", f"model.api={api}", "output.console=false",
-                             "task.dataset.params.num_samples=128", "performance.jit_compile=false"])
+                             "task.dataset.num_samples=128", "performance.jit_compile=false"])
     metrics = pipeline.run(cfg, tmp_path, choices={})
     assert {"priority_loss", "department_loss", "priority_mean_absolute_error", "department_accuracy"} <= set(
         metrics["history"])

@@ -1,29 +1,39 @@
 """Validation of a composed config: schema types, unknown keys, and cross-field rules.
 
-Every problem becomes a :class:`ConfigError` with one paragraph that says what to change.
+Every problem becomes a :class:`ConfigError` with one paragraph that says what to change. ``validate``
+imports no TensorFlow (model bodies, trainer modes and dataset callables live in light modules);
+``check_runtime_targets`` also imports the optimizer and strategy classes, which import TensorFlow, and
+runs before a run folder exists.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import importlib
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
 
 from dlwp_cli.config import catalog
-from dlwp_cli.config.schema import CHOICES, RunSpec
+from dlwp_cli.config.plugins import (
+    check_call_arguments,
+    import_target,
+    instantiate_settings,
+    model_class,
+    signature_names,
+    suggest,
+    target_of,
+    trainer_class,
+)
+from dlwp_cli.config.schema import CHOICES, STRATEGY_RUN_KEYS, RunSpec, TaskSpec
 from dlwp_cli.errors import ConfigError
 
+__all__ = ["check_runtime_targets", "model_class", "suggest", "trainer_mode", "validate"]
+
 _TYPE_WORDS = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false", "String": "a string"}
-
-
-def suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
-    """' Did you mean 'x'?' for the closest option, or ''."""
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f" Did you mean '{close[0]}'?" if close else ""
+# The pluggable nodes: validated by what their _target_ names, not by RunSpec.
+_PLUGGED = ("model", "trainer", "optimizer", "strategy")
 
 
 def _keys_at(schema: Any, path: list[str]) -> list[str]:
@@ -44,9 +54,7 @@ def _merge(schema: DictConfig, values: Any, prefix: str = "") -> DictConfig:
         options = _keys_at(schema, parts[len(prefix.split(".")) - 1 if prefix else 0 : -1])
         hint = suggest(parts[-1], options)
         known = ", ".join(sorted(options)) if options else "none"
-        raise ConfigError(
-            f"Unknown key '{full_key}'.{hint} Valid keys here: {known}."
-        ) from None
+        raise ConfigError(f"Unknown key '{full_key}'.{hint} Valid keys here: {known}.") from None
     except ValidationError as err:
         full_key = f"{prefix}{err.full_key}"
         kind = next((word for name, word in _TYPE_WORDS.items() if name in str(err)), "another type")
@@ -60,29 +68,10 @@ def _merge(schema: DictConfig, values: Any, prefix: str = "") -> DictConfig:
         raise ConfigError(f"Invalid configuration: {str(err).splitlines()[0]}") from None
 
 
-def model_class(target: str) -> type:
-    """Import the model body class named by a ``_target_``."""
-    module_name, _, attr = target.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError, ValueError):
-        raise ConfigError(f"model._target_ '{target}' cannot be imported; check the model config file.") from None
-    if not dataclasses.is_dataclass(cls) or not hasattr(cls, "build"):
-        raise ConfigError(f"model._target_ '{target}' is not a model body (a dataclass with build()).")
-    return cls
-
-
-def _validate_model(model: Any) -> DictConfig:
-    if not isinstance(model, DictConfig) or "_target_" not in model:
-        raise ConfigError("The 'model' group is empty: choose one, e.g. model=dense (see 'dlwp list model').")
-    cls = model_class(model._target_)
-    fields = OmegaConf.masked_copy(model, [k for k in model.keys() if k != "_target_"])
-    merged = _merge(OmegaConf.structured(cls), fields, prefix="model.")
-    try:  # the body's own range checks (__post_init__)
-        cls(**OmegaConf.to_container(merged))
-    except (ValueError, TypeError) as err:
-        raise ConfigError(f"model: {err}.") from None
-    return OmegaConf.merge(OmegaConf.create({"_target_": model._target_}), merged)
+def trainer_mode(cfg: DictConfig):
+    """The trainer mode dataclass instance of a validated config."""
+    cls = trainer_class(cfg.trainer._target_)
+    return cls(**{k: v for k, v in OmegaConf.to_container(cfg.trainer).items() if k != "_target_"})
 
 
 def _check_choices(cfg: DictConfig) -> None:
@@ -107,14 +96,12 @@ def _check_ranges(cfg: DictConfig) -> None:
     for key, value in positive.items():
         if value < 1:
             raise ConfigError(f"'{key}' must be at least 1, got {value}.")
-    if cfg.optimizer.learning_rate <= 0:
-        raise ConfigError(f"'optimizer.learning_rate' must be positive, got {cfg.optimizer.learning_rate}.")
-    if cfg.trainer.validation_size < 0:
-        raise ConfigError(f"'trainer.validation_size' must be 0 or more, got {cfg.trainer.validation_size}.")
-    if cfg.trainer.mode == "kfold" and cfg.trainer.folds < 2:
-        raise ConfigError(f"'trainer.folds' must be at least 2 for K-fold validation, got {cfg.trainer.folds}.")
-    if cfg.trainer.limit_batches is not None and cfg.trainer.limit_batches < 1:
-        raise ConfigError(f"'trainer.limit_batches' must be at least 1 or null, got {cfg.trainer.limit_batches}.")
+    rate = cfg.optimizer.get("learning_rate")
+    if isinstance(rate, (int, float)) and rate <= 0:
+        raise ConfigError(f"'optimizer.learning_rate' must be positive, got {rate}.")
+    cpus = cfg.strategy.get("logical_cpus")
+    if cpus is not None and (not isinstance(cpus, int) or cpus < 1):
+        raise ConfigError(f"'strategy.logical_cpus' must be at least 1 (or null), got {cpus!r}.")
     if cfg.performance.jit_compile not in ("auto", True, False):
         raise ConfigError(f"'performance.jit_compile' must be auto, true or false, got {cfg.performance.jit_compile!r}.")
 
@@ -132,6 +119,8 @@ _LOSS_LABELS = {
 
 def _check_task(cfg: DictConfig) -> None:
     task = cfg.task
+    if task.labels == "auto":  # the dataset decides the head, loss and metrics (e.g. csv)
+        return
     if (task.head is None) == (task.outputs is None):
         raise ConfigError(f"Task '{task.name}' must define exactly one of task.head (one output) or "
                           "task.outputs (several named outputs).")
@@ -152,12 +141,18 @@ def _check_task(cfg: DictConfig) -> None:
         raise ConfigError("task.features.encoding=multi_hot needs task.features.num_tokens (the vector width).")
 
 
-def _check_model_fits_task(cfg: DictConfig) -> None:
-    if cfg.trainer.mode == "random_baseline":
-        return
+def models_for_input_kinds(kinds) -> list[str]:
+    """Model options whose body accepts one of the given input kinds."""
+    return [name for name, target in catalog.model_targets().items()
+            if set(model_class(target).input_kinds) & set(kinds)]
+
+
+def _check_model_fits_task(cfg: DictConfig, trains_model: bool) -> None:
     cls = model_class(cfg.model._target_)
+    if not trains_model:
+        return
     if not set(cls.input_kinds) & set(cfg.task.input_kinds):
-        fitting = catalog.models_for_input_kinds(cfg.task.input_kinds)
+        fitting = models_for_input_kinds(cfg.task.input_kinds)
         model_name = catalog.model_name_for_target(cfg.model._target_) or cfg.model._target_
         raise ConfigError(
             f"Model '{model_name}' takes {'/'.join(cls.input_kinds)} inputs, but task '{cfg.task.name}' provides "
@@ -166,19 +161,77 @@ def _check_model_fits_task(cfg: DictConfig) -> None:
         )
 
 
+def _dataset_function(cfg: DictConfig):
+    spec = cfg.task.synthetic if cfg.source == "synthetic" and cfg.task.synthetic is not None else cfg.task.dataset
+    where = "task.synthetic" if spec is cfg.task.synthetic else "task.dataset"
+    return check_call_arguments(spec, where, skip=("data_dir", "download", "seed", "limit")), spec, where
+
+
+def _check_data(cfg: DictConfig, trainer) -> None:
+    """The dataset can be called with its arguments; a path it names exists; the hold-out fits the data."""
+    function, spec, where = _dataset_function(cfg)
+    path = cfg.task.get("path", spec.get("path"))
+    if "path" in signature_names(function)[0] and where == "task.dataset":
+        if path in (None, "", "???"):
+            raise ConfigError(f"Task '{cfg.task.name}' reads your own file: give it with task.path=FILE.")
+        if not Path(str(path)).expanduser().exists():
+            raise ConfigError(f"task.path '{path}' does not exist (looked in {Path.cwd()}). Give an existing file "
+                              "or folder, absolute or relative to where you run dlwp.")
+    size = getattr(trainer, "validation_size", 0) or 0
+    if not size:
+        return
+    counter = getattr(function, "count_examples", None)
+    n = cfg.task.size.train if cfg.task.size is not None else None
+    if n is None and counter is not None and where == "task.dataset":
+        n = counter(**{k: v for k, v in OmegaConf.to_container(spec, resolve=True).items() if k != "_target_"})
+    if n is None:
+        return
+    n_val = int(size) if size >= 1 else n - int(n * (1 - size))
+    if not 0 < n_val < n:
+        raise ConfigError(f"trainer.validation_size={size} holds out {n_val} of the {n} training examples of task "
+                          f"'{cfg.task.name}', which leaves no training or no validation data. Choose a count "
+                          f"below {n}, or a fraction in (0, 1).")
+
+
+def _split_task(task: dict) -> tuple[dict, dict]:
+    """(the TaskSpec keys, the task's own extra keys such as csv's path and label)."""
+    known = {f.name for f in dataclasses.fields(TaskSpec)}
+    return {k: v for k, v in task.items() if k in known}, {k: v for k, v in task.items() if k not in known}
+
+
 def validate(cfg: DictConfig) -> DictConfig:
-    """Resolve, type-check and cross-check a composed config; return the typed config."""
+    """Resolve, type-check and cross-check a composed config; return the typed, read-only config."""
     without_hydra = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"])
     try:
         plain = OmegaConf.to_container(without_hydra, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as err:
         raise ConfigError(f"Cannot resolve the configuration: {str(err).splitlines()[0]}") from None
-    model = plain.pop("model", None)
-    typed = _merge(OmegaConf.structured(RunSpec), plain)
-    typed.model = _validate_model(OmegaConf.create(model) if isinstance(model, dict) else model)
-    _check_choices(typed)
-    _check_ranges(typed)
-    _check_task(typed)
-    _check_model_fits_task(typed)
-    OmegaConf.set_readonly(typed, True)
-    return typed
+    plugged = {key: plain.pop(key, None) for key in _PLUGGED}
+    task, extras = _split_task(plain.pop("task", None) or {})
+    typed = _merge(OmegaConf.structured(RunSpec), {**plain, "task": task, **{k: None for k in _PLUGGED}})
+    result = OmegaConf.create(OmegaConf.to_container(typed))
+    result.task = OmegaConf.merge(result.task, extras)
+    if plugged["model"] is None:
+        raise ConfigError("The 'model' group is empty: choose one, e.g. model=dense (see 'dlwp list model').")
+    target_of(plugged["model"], "model")
+    _, result.model = instantiate_settings(model_class(plugged["model"]["_target_"]), plugged["model"], "model", _merge)
+    trainer, result.trainer = instantiate_settings(trainer_class(target_of(plugged["trainer"], "trainer")),
+                                                   plugged["trainer"], "trainer", _merge)
+    for key in ("optimizer", "strategy"):
+        target_of(plugged[key], key)
+        result[key] = plugged[key]
+    _check_choices(result)
+    _check_ranges(result)
+    _check_task(result)
+    _check_model_fits_task(result, type(trainer).trains_model)
+    _check_data(result, trainer)
+    OmegaConf.set_readonly(result, True)
+    return result
+
+
+def check_runtime_targets(cfg: DictConfig) -> None:
+    """Import the optimizer and strategy ``_target_``s (this imports TensorFlow) and check their arguments."""
+    check_call_arguments(cfg.optimizer, "optimizer")
+    check_call_arguments(cfg.strategy, "strategy", skip=STRATEGY_RUN_KEYS)
+    for name, spec in (cfg.callbacks or {}).items():
+        import_target(target_of(spec, f"callbacks.{name}"), f"callbacks.{name}")

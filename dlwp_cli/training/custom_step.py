@@ -9,7 +9,6 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from dlwp_cli.errors import ConfigError
 
 
 @keras.saving.register_keras_serializable(package="dlwp")
@@ -54,11 +53,6 @@ class CustomTrainStep(keras.Model):
         return cls(keras.saving.deserialize_keras_object(config.pop("model")), **config)
 
 
-def with_custom_train_step(model: keras.Model, mode: str) -> CustomTrainStep:
-    """``model`` wrapped in :class:`CustomTrainStep`; only ``trainer.mode=fit`` runs Keras's train_step at all."""
-    if mode != "fit":
-        raise ConfigError(
-            f"trainer.custom_train_step=true overrides the train_step that fit calls, so it needs trainer=fit; "
-            f"got trainer.mode={mode}. Drop trainer.custom_train_step, or use trainer=fit."
-        )
+def with_custom_train_step(model: keras.Model) -> CustomTrainStep:
+    """``model`` wrapped in :class:`CustomTrainStep` (``trainer=fit`` with ``trainer.custom_train_step=true``)."""
     return CustomTrainStep(model, name=model.name)

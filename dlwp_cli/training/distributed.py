@@ -145,7 +145,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
 def checkpoint_dirs(ctx: Context) -> tuple[Path, Path]:
     """(where every worker restores from, where this worker saves)."""
-    shared = Path(ctx.cfg.strategy.checkpoint_dir) if ctx.cfg.strategy.checkpoint_dir else None
+    shared = Path(ctx.cfg.strategy.checkpoint_dir) if ctx.cfg.strategy.get("checkpoint_dir") else None
     if ctx.strategy.extended.should_checkpoint:
         own = shared or Path(ctx.run_dir) / BACKUP / "distributed"
         return own, own

@@ -10,25 +10,13 @@ from dlwp_cli.errors import ConfigError
 from dlwp_cli.training.custom_step import with_custom_train_step
 from dlwp_tasks.models.head import Head
 
-_OPTIMIZERS = {
-    "rmsprop": keras.optimizers.RMSprop,
-    "sgd": keras.optimizers.SGD,
-    "adam": keras.optimizers.Adam,
-    "adamw": keras.optimizers.AdamW,
-    "adagrad": keras.optimizers.Adagrad,
-    "nadam": keras.optimizers.Nadam,
-}
-
-
 def make_optimizer(spec: DictConfig) -> keras.optimizers.Optimizer:
-    name = spec.name.lower()
-    if name not in _OPTIMIZERS:
-        raise ConfigError(f"Unknown optimizer '{spec.name}'. Available: {', '.join(_OPTIMIZERS)}.")
-    kwargs = {k: v for k, v in OmegaConf.to_container(spec).items() if k != "name" and v is not None}
+    """The optimizer ``spec._target_`` names (any ``keras.optimizers`` class, or a user's), with its arguments."""
+    kwargs = {k: v for k, v in OmegaConf.to_container(spec, resolve=True).items() if k != "_target_" and v is not None}
     try:
-        return _OPTIMIZERS[name](**kwargs)
+        return get_class(spec._target_)(**kwargs)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"optimizer '{name}' does not accept {kwargs}: {err}") from None
+        raise ConfigError(f"optimizer {spec._target_} does not accept {kwargs}: {err}") from None
 
 
 def resolve_metrics(specs):
@@ -78,8 +66,8 @@ def build_model(cfg: DictConfig, input_shape: tuple[int, ...], replicas: int = 1
             f"Model '{cfg.model._target_}' cannot be built for task '{cfg.task.name}' inputs of shape "
             f"{input_shape}: {str(err).splitlines()[0]}"
         ) from None
-    if cfg.trainer.custom_train_step:
-        model = with_custom_train_step(model, cfg.trainer.mode)
+    if cfg.trainer.get("custom_train_step"):
+        model = with_custom_train_step(model)
     jit = cfg.performance.jit_compile
     model.compile(
         optimizer=make_optimizer(cfg.optimizer),

@@ -133,9 +133,6 @@ def _check(ctx: Context, data: Prepared) -> None:
     if cfg.trainer.shuffle:
         raise ConfigError("trainer=scratch takes its batches in order, as the book's BatchGenerator does: "
                           "set trainer.shuffle=false.")
-    if cfg.trainer.custom_train_step:
-        raise ConfigError("trainer.custom_train_step=true overrides fit's train_step, so it needs trainer=fit; "
-                          "trainer=scratch has its own step.")
     if cfg.callbacks:
         raise ConfigError(f"Callbacks {', '.join(cfg.callbacks)} need a Keras model, and trainer=scratch has none: "
                           "use callbacks=default.")

@@ -1,4 +1,5 @@
-"""Distribution strategy factory, keyed by ``strategy.name`` (TensorFlow's own runtime)."""
+"""Distribution strategy factories (TensorFlow's own runtime); ``strategy._target_`` names one of them, or a
+user's own function returning a ``tf.distribute.Strategy``."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import json
 import os
 
 import tensorflow as tf
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from dlwp_cli.config.schema import STRATEGY_RUN_KEYS
 from dlwp_cli.errors import ConfigError
 
 
@@ -28,11 +30,11 @@ def _split_cpu(count: int) -> list[str]:
     return [d.name for d in tf.config.list_logical_devices("CPU")][:count]
 
 
-def _cluster_resolver(spec: DictConfig):
+def _cluster_resolver(workers: list[str] | None, task_index: int):
     """TF_CONFIG from the environment, or written from ``strategy.workers`` and ``strategy.task_index``."""
-    if spec.workers and "TF_CONFIG" not in os.environ:
+    if workers and "TF_CONFIG" not in os.environ:
         os.environ["TF_CONFIG"] = json.dumps(
-            {"cluster": {"worker": list(spec.workers)}, "task": {"type": "worker", "index": int(spec.task_index)}})
+            {"cluster": {"worker": list(workers)}, "task": {"type": "worker", "index": int(task_index)}})
     if "TF_CONFIG" not in os.environ:
         raise ConfigError(
             "strategy=multi_worker needs a cluster: set TF_CONFIG (as 'dlwp launch' does), or give "
@@ -41,9 +43,9 @@ def _cluster_resolver(spec: DictConfig):
     return tf.distribute.cluster_resolver.TFConfigClusterResolver()
 
 
-def _tpu_strategy(spec: DictConfig) -> tf.distribute.Strategy:
+def _tpu_strategy(name: str | None) -> tf.distribute.Strategy:
     """Connect to the TPU named by ``strategy.tpu`` (or the environment), or fail at once without one."""
-    address = spec.tpu or os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR")
+    address = name or os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR")
     if not address and not glob.glob("/dev/accel*") and not glob.glob("/dev/vfio/[0-9]*"):
         raise ConfigError(
             "strategy=tpu found no TPU: this machine has no TPU device and no address was given. "
@@ -59,31 +61,53 @@ def _tpu_strategy(spec: DictConfig) -> tf.distribute.Strategy:
     return tf.distribute.TPUStrategy(resolver)
 
 
-def make_strategy(spec: DictConfig) -> tf.distribute.Strategy:
-    """``auto`` | ``cpu`` | ``one_device`` | ``mirrored`` | ``multi_worker`` | ``tpu``; else a ConfigError."""
-    name = spec.name
-    if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=_cluster_resolver(spec))
-    if name == "tpu":
-        return _tpu_strategy(spec)
-    if name == "cpu":
-        tf.config.set_visible_devices([], "GPU")
-        return tf.distribute.OneDeviceStrategy("/cpu:0")
+def auto() -> tf.distribute.Strategy:
+    """GPUs when present (``MirroredStrategy`` for several), else TensorFlow's default placement."""
+    # One device or none: TensorFlow's default strategy places ops itself, with no overhead.
     gpus = tf.config.list_physical_devices("GPU")
-    if name == "auto":
-        # One device or none: TensorFlow's default strategy places ops itself, with no overhead.
-        return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
-    if name == "one_device":
-        return tf.distribute.OneDeviceStrategy(spec.device or ("/gpu:0" if gpus else "/cpu:0"))
-    if name == "mirrored":
-        if spec.devices:
-            return tf.distribute.MirroredStrategy(devices=list(spec.devices))
-        if gpus:
-            return tf.distribute.MirroredStrategy()
-        if spec.logical_cpus:
-            return tf.distribute.MirroredStrategy(devices=_split_cpu(int(spec.logical_cpus)))
-        return tf.distribute.MirroredStrategy(devices=["/cpu:0"])
-    raise ConfigError(f"Unknown strategy '{name}'. Available: auto, cpu, one_device, mirrored, multi_worker, tpu.")
+    return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+
+
+def cpu() -> tf.distribute.Strategy:
+    """The CPU only, GPUs hidden."""
+    tf.config.set_visible_devices([], "GPU")
+    return tf.distribute.OneDeviceStrategy("/cpu:0")
+
+
+def one_device(device: str | None = None) -> tf.distribute.Strategy:
+    """One device: ``device``, else the first GPU, else the CPU."""
+    gpus = tf.config.list_physical_devices("GPU")
+    return tf.distribute.OneDeviceStrategy(device or ("/gpu:0" if gpus else "/cpu:0"))
+
+
+def mirrored(devices: list[str] | None = None, logical_cpus: int | None = None) -> tf.distribute.Strategy:
+    """``MirroredStrategy`` over ``devices``, else all GPUs, else ``logical_cpus`` logical CPU devices."""
+    if devices:
+        return tf.distribute.MirroredStrategy(devices=list(devices))
+    if tf.config.list_physical_devices("GPU"):
+        return tf.distribute.MirroredStrategy()
+    if logical_cpus:
+        return tf.distribute.MirroredStrategy(devices=_split_cpu(int(logical_cpus)))
+    return tf.distribute.MirroredStrategy(devices=["/cpu:0"])
+
+
+def multi_worker(workers: list[str] | None = None, task_index: int = 0) -> tf.distribute.Strategy:
+    """``MultiWorkerMirroredStrategy`` over the cluster of TF_CONFIG, or of ``workers``."""
+    return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=_cluster_resolver(workers, task_index))
+
+
+def tpu(tpu: str | None = None) -> tf.distribute.Strategy:  # noqa: F811 - the argument names the TPU
+    """``TPUStrategy`` on the TPU named ``tpu`` (or by the environment); fails at once without one."""
+    return _tpu_strategy(tpu)
+
+
+def make_strategy(spec: DictConfig) -> tf.distribute.Strategy:
+    """The strategy that ``spec._target_`` builds from the spec's factory arguments."""
+    from hydra.utils import get_method
+
+    arguments = {k: v for k, v in OmegaConf.to_container(spec, resolve=True).items()
+                 if k != "_target_" and k not in STRATEGY_RUN_KEYS}
+    return get_method(spec._target_)(**arguments)
 
 
 def describe(strategy: tf.distribute.Strategy) -> dict:

@@ -104,12 +104,3 @@ def random_baseline_trainer(ctx: Context, data: Prepared) -> TrainResult:
     labels = data.y_test.argmax(axis=1) if data.y_test.ndim == 2 else data.y_test
     shuffled = np.random.RandomState(int(ctx.cfg.seed)).permutation(labels)
     return TrainResult({"test": {"accuracy": float(np.mean(labels == shuffled))}, "history": {}})
-
-
-TRAINERS = {
-    "fit": fit_trainer,
-    "kfold": kfold_trainer,
-    "random_baseline": random_baseline_trainer,
-    "custom_loop": custom_loop_trainer,
-    "scratch": scratch_trainer,
-}

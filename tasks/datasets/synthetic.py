@@ -1,73 +1,57 @@
-"""Random stand-ins with the shapes and dtypes of each real loader (``source=synthetic``)."""
+"""Random stand-ins with the shapes and dtypes of each real loader (``source=synthetic``).
+
+Each function is a dataset callable (``task.synthetic._target_``): ``n_train`` and ``n_test`` examples
+drawn with ``seed``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
-
-from dlwp_tasks.errors import DataError
 
 from .base import DataSplits, Sequences
 
-Arrays = tuple[np.ndarray | Sequences, np.ndarray]
 
-
-def _mnist(rng: np.random.Generator, n: int) -> Arrays:
-    images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
-    return images, rng.integers(0, 10, size=n, dtype=np.uint8)
-
-
-def _boston(rng: np.random.Generator, n: int) -> Arrays:
-    return rng.uniform(0.0, 100.0, size=(n, 13)), rng.uniform(5.0, 50.0, size=n)
-
-
-def _sequences(
-    rng: np.random.Generator, n: int, num_classes: int, num_words: int, min_len: int, max_len: int
-) -> Arrays:
-    lengths = rng.integers(min_len, max_len + 1, size=n)
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
-    values = rng.integers(2, num_words, size=int(offsets[-1]), dtype=np.int32)
-    values[offsets[:-1]] = 1  # start_char, as load_data puts it
-    return Sequences(values, offsets), rng.integers(0, num_classes, size=n, dtype=np.int64)
-
-
-def _imdb(
-    rng: np.random.Generator, n: int, num_words: int = 10000, min_len: int = 20, max_len: int = 200
-) -> Arrays:
-    return _sequences(rng, n, 2, num_words, min_len, max_len)
-
-
-def _reuters(
-    rng: np.random.Generator, n: int, num_words: int = 10000, min_len: int = 20, max_len: int = 200
-) -> Arrays:
-    return _sequences(rng, n, 46, num_words, min_len, max_len)
-
-
-def _digits(rng: np.random.Generator, n: int) -> Arrays:
-    images = rng.random(size=(n, 8, 8), dtype=np.float32)
-    return images, rng.integers(0, 10, size=n, dtype=np.int64)
-
-
-MAKERS: dict[str, Callable[..., Arrays]] = {
-    "mnist": _mnist,
-    "boston": _boston,
-    "imdb": _imdb,
-    "reuters": _reuters,
-    "digits": _digits,
-}
-
-
-def synthetic_like(
-    kind: str, n_train: int = 512, n_test: int = 128, seed: int = 0, **shape_args: int
-) -> DataSplits:
-    """Random data shaped like ``kind``'s real loader; ``shape_args`` e.g. ``num_words``."""
-    if kind not in MAKERS:
-        raise DataError(f"no synthetic data for {kind!r}; known kinds: {', '.join(MAKERS)}.")
-    x, y = MAKERS[kind](np.random.default_rng(seed), n_train + n_test, **shape_args)
+def _splits(x, y, n_train: int, kind: str, seed: int, **shape_args) -> DataSplits:
     if isinstance(x, Sequences):
         x_train, x_test = x.take(np.arange(n_train)), x.take(np.arange(n_train, len(x)))
     else:
         x_train, x_test = x[:n_train], x[n_train:]
     info = {"source": "synthetic", "kind": kind, "seed": seed, **shape_args}
     return DataSplits(x_train, y[:n_train], x_test, y[n_train:], info=info)
+
+
+def mnist_like(n_train: int = 60000, n_test: int = 10000, seed: int = 0) -> DataSplits:
+    """uint8 (N, 28, 28) images and uint8 labels 0-9."""
+    rng = np.random.default_rng(seed)
+    n = n_train + n_test
+    images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+    return _splits(images, rng.integers(0, 10, size=n, dtype=np.uint8), n_train, "mnist", seed)
+
+
+def boston_like(n_train: int = 404, n_test: int = 102, seed: int = 0) -> DataSplits:
+    """float64 (N, 13) features and prices in [5, 50)."""
+    rng = np.random.default_rng(seed)
+    n = n_train + n_test
+    return _splits(rng.uniform(0.0, 100.0, size=(n, 13)), rng.uniform(5.0, 50.0, size=n), n_train, "boston", seed)
+
+
+def digits_like(n_train: int = 1347, n_test: int = 450, seed: int = 0) -> DataSplits:
+    """float32 (N, 8, 8) images in [0, 1) and int64 labels 0-9."""
+    rng = np.random.default_rng(seed)
+    n = n_train + n_test
+    images = rng.random(size=(n, 8, 8), dtype=np.float32)
+    return _splits(images, rng.integers(0, 10, size=n, dtype=np.int64), n_train, "digits", seed)
+
+
+def word_ids_like(n_train: int, n_test: int, seed: int = 0, num_classes: int = 2, num_words: int = 10000,
+                  min_len: int = 20, max_len: int = 200) -> DataSplits:
+    """Word-id sequences (start id 1, then ids in [2, num_words)) and int64 labels, as IMDB and Reuters."""
+    rng = np.random.default_rng(seed)
+    n = n_train + n_test
+    lengths = rng.integers(min_len, max_len + 1, size=n)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    values = rng.integers(2, num_words, size=int(offsets[-1]), dtype=np.int32)
+    values[offsets[:-1]] = 1  # start_char, as load_data puts it
+    labels = rng.integers(0, num_classes, size=n, dtype=np.int64)
+    return _splits(Sequences(values, offsets), labels, n_train, "word_ids", seed, num_classes=num_classes,
+                   num_words=num_words)

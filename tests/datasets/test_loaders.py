@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 
 from dlwp_cli.errors import DataError
+from dlwp_tasks.datasets import synthetic
 from dlwp_tasks.datasets.base import Sequences
 from dlwp_tasks.datasets.boston import load_boston
 from dlwp_tasks.datasets.cache import KNOWN_SHA256
 from dlwp_tasks.datasets.digits import load_digits
-from dlwp_tasks.datasets.imdb import encode_review, load_word_index
+from dlwp_tasks.datasets.imdb import encode_review, load_imdb, load_word_index
+from dlwp_tasks.datasets.contract import call_dataset
 from dlwp_tasks.datasets.mnist import load_mnist
-from dlwp_tasks.datasets.registry import LOADERS, load_dataset
-from dlwp_tasks.datasets.reuters import reuters_label_names
-from dlwp_tasks.datasets.synthetic import synthetic_like
+from dlwp_tasks.datasets.reuters import load_reuters, reuters_label_names
 from dlwp_tasks.datasets.text import apply_keras_conventions, rank_by_frequency, tokenize
 
 MNIST_FILES = [
@@ -159,7 +159,7 @@ def test_missing_files_offline_name_file_and_settings(tmp_path: Path) -> None:
                  "DLWP_DATA_DIR", "data_dir", "download=false", "keras-home"):
         assert part in message
     with pytest.raises(DataError, match="none is set.*DLWP_DATA_DIR"):
-        load_dataset("imdb", download=False)
+        load_imdb(download=False)
 
 
 def _fake_keras(get_file) -> types.SimpleNamespace:
@@ -239,8 +239,8 @@ def test_reuters_label_names(reuters_splits, shared_datasets: Path, use_session_
 
 
 def test_reuters_options(reuters_splits, shared_datasets: Path, use_session_cache) -> None:
-    data = load_dataset(
-        "reuters", data_dir=shared_datasets, download=False,
+    data = load_reuters(
+        data_dir=shared_datasets, download=False,
         num_words=None, maxlen=100, skip_top=10, test_split=0.5,
     )
     lengths = np.concatenate([data.x_train.lengths(), data.x_test.lengths()])
@@ -293,6 +293,11 @@ def test_digits_stratified_and_deterministic() -> None:
     np.testing.assert_array_equal(load_digits().y_train, data.y_train)
 
 
+SYNTHETIC = {"mnist": synthetic.mnist_like, "boston": synthetic.boston_like, "digits": synthetic.digits_like,
+             "imdb": lambda **kw: synthetic.word_ids_like(num_classes=2, **kw),
+             "reuters": lambda **kw: synthetic.word_ids_like(num_classes=46, **kw)}
+
+
 @pytest.mark.parametrize(
     "kind,x_shape,x_dtype,y_dtype,classes",
     [
@@ -304,7 +309,7 @@ def test_digits_stratified_and_deterministic() -> None:
     ],
 )
 def test_synthetic_like_matches_real_shapes(kind, x_shape, x_dtype, y_dtype, classes) -> None:
-    data = synthetic_like(kind, n_train=50, n_test=20, seed=1)
+    data = SYNTHETIC[kind](n_train=50, n_test=20, seed=1)
     assert (len(data.x_train), len(data.x_test), len(data.y_train), len(data.y_test)) == (50, 20, 50, 20)
     if x_shape is None:
         x = data.x_train
@@ -318,24 +323,36 @@ def test_synthetic_like_matches_real_shapes(kind, x_shape, x_dtype, y_dtype, cla
         assert set(np.unique(np.concatenate([data.y_train, data.y_test]))) <= set(range(classes))
     else:
         assert 5 <= data.y_train.min() and data.y_train.max() <= 50
-    again = synthetic_like(kind, n_train=50, n_test=20, seed=1)
+    again = SYNTHETIC[kind](n_train=50, n_test=20, seed=1)
     np.testing.assert_array_equal(again.y_train, data.y_train)
 
 
-def test_registry_errors_and_synthetic_source() -> None:
-    with pytest.raises(DataError, match="known datasets: mnist, imdb, reuters, boston, digits"):
-        load_dataset("cifar10")
-    with pytest.raises(DataError, match="does not take n_train"):
-        load_dataset("imdb", data_dir="/nowhere", download=False, n_train=5)
-    with pytest.raises(DataError, match="unknown source"):
-        load_dataset("imdb", source="fake")
-    data = load_dataset("imdb", source="synthetic", num_words=500, maxlen=100, n_train=8, n_test=4)
-    assert len(data.x_train) == 8 and data.x_train.values.max() < 500
-    assert set(LOADERS) == {"mnist", "imdb", "reuters", "boston", "digits", "tickets", "two_gaussians"}
+def test_dataset_contract_errors_and_context_arguments(tmp_path) -> None:
+    with pytest.raises(DataError, match="'dlwp_tasks.datasets.cifar10.load' cannot be imported"):
+        call_dataset({"_target_": "dlwp_tasks.datasets.cifar10.load"})
+    with pytest.raises(DataError, match="does not take n_train; it takes: maxlen, num_words"):
+        call_dataset({"_target_": "dlwp_tasks.datasets.imdb.load_imdb", "n_train": 5}, data_dir="/nowhere")
+    # Context arguments go only where the signature names them: word_ids_like takes seed, not data_dir.
+    data = call_dataset({"_target_": "dlwp_tasks.datasets.synthetic.word_ids_like", "num_words": 500,
+                         "n_train": 8, "n_test": 4}, seed=3, data_dir="/nowhere", download=False)
+    assert len(data.x_train) == 8 and data.x_train.values.max() < 500 and data.info["seed"] == 3
+    # Keras's nested-tuple return form is accepted.
+    module = tmp_path / "keras_style_data.py"
+    module.write_text("import numpy as np\n"
+                      "def load(n=6):\n"
+                      "    x = np.arange(n * 2, dtype='float32').reshape(n, 2)\n"
+                      "    return (x, np.zeros(n)), (x[:2], np.ones(2))\n")
+    import sys
+    sys.path.insert(0, str(tmp_path))
+    try:
+        data = call_dataset({"_target_": "keras_style_data.load", "n": 4})
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert data.x_train.shape == (4, 2) and list(data.y_test) == [1.0, 1.0]
 
 
 def test_importing_the_datasets_package_stays_light() -> None:
-    modules = ["registry", "base", "cache", "text", "synthetic", "mnist", "boston", "imdb", "reuters", "digits"]
+    modules = ["contract", "base", "cache", "text", "synthetic", "mnist", "boston", "imdb", "reuters", "digits"]
     code = (
         "import sys\n"
         + "".join(f"import dlwp_tasks.datasets.{m}\n" for m in modules)
