@@ -20,7 +20,7 @@ from dlwp_cli.training import callbacks as run_callbacks
 from dlwp_cli.training.common import best_epoch
 from dlwp_cli.training.features import Prepared, apply_transforms, choose_input_kind, prepare
 from dlwp_cli.training.inputs import make_dataset
-from dlwp_cli.training.modeling import steps_per_execution
+from dlwp_cli.training.modeling import body_parameters, steps_per_execution
 from dlwp_cli.training.resilience import BACKUP, EpochHistoryLog, remove_backups, resilience_callbacks
 from dlwp_cli.training.runtime import precision_policy, scale_for_replicas
 from dlwp_cli.training.strategy import describe, make_strategy
@@ -48,7 +48,7 @@ def load_data(cfg: DictConfig):
 def predict_samples(model, data: Prepared, cfg: DictConfig) -> dict:
     """Predictions for the first test examples: class and probability, or the regressed value."""
     count = min(int(cfg.output.predict_samples), data.n_test)
-    if count == 0 or model is None:
+    if count == 0 or model is None or data.streamed:
         return {}
     ds = make_dataset(data.x_test, data.y_test, data, count, indices=np.arange(count))
     outputs = model.predict(ds, verbose=0)
@@ -71,7 +71,7 @@ def predict_samples(model, data: Prepared, cfg: DictConfig) -> dict:
 
 def chance_levels(data: Prepared, cfg: DictConfig) -> dict:
     """Trivial baselines of the test labels (training labels when there is no test set)."""
-    if not is_classification(cfg.task):
+    if not is_classification(cfg.task) or data.streamed:
         return {}
     return trivial_baselines(data.y_test if data.n_test else data.y_train)
 
@@ -111,6 +111,20 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
         return _run(cfg, Path(scratch), choices, strategy)
 
 
+def describe_data(cfg: DictConfig, splits, run_dir: Path, show: bool) -> None:
+    """Save the dataset's schema (schema.json) and say its decisions and warnings on the console."""
+    if splits.schema is not None:
+        run_folder.write_json(run_dir / run_folder.SCHEMA, splits.schema)
+    if not show:
+        return
+    if splits.problem:
+        classes = f", {len(splits.class_names)} classes" if splits.class_names else ""
+        console.console.print(f"problem: {splits.problem}{classes} (head: {cfg.task.head.units} "
+                              f"{cfg.task.head.activation or 'linear'}, loss {cfg.task.loss})")
+    for warning in splits.warnings:
+        console.console.print(f"[yellow]warning:[/] {warning}")
+
+
 def write_artifacts(cfg: DictConfig, run_dir: Path, metrics: dict, model) -> None:
     """model.keras, the HParams summary and the curves, as the output settings ask."""
     if model is not None and cfg.output.save_model:
@@ -127,13 +141,35 @@ def write_artifacts(cfg: DictConfig, run_dir: Path, metrics: dict, model) -> Non
             plots.plot_cv_curve(curves, validated[0], run_dir / run_folder.CV_PLOT)
 
 
-def prepare_data(cfg: DictConfig):
-    """(raw splits, model-ready data, input kind) for the task, with the run's transforms applied."""
-    splits = load_data(cfg)
+def head_from_data(splits) -> dict:
+    """Head, loss, labels and metrics of a task with ``labels: auto``, by the dataset's problem type:
+    sigmoid for two classes, softmax for more, linear for regression (as the book's tasks)."""
+    if splits.problem == "regression":
+        return {"head": {"units": 1, "activation": None}, "loss": "mse", "labels": "value", "metrics": ["mae"]}
+    if splits.problem != "classification" or not splits.class_names:
+        raise ConfigError("A task with labels: auto needs a dataset that says its problem (classification with "
+                          "class names, or regression); this one did not. Set task.head, task.loss and task.labels.")
+    classes = len(splits.class_names)
+    if classes == 2:
+        return {"head": {"units": 1, "activation": "sigmoid"}, "loss": "binary_crossentropy", "labels": "value",
+                "metrics": ["accuracy"]}
+    return {"head": {"units": classes, "activation": "softmax"}, "loss": "sparse_categorical_crossentropy",
+            "labels": "index", "metrics": ["accuracy"]}
+
+
+def resolve_task(cfg: DictConfig, splits) -> DictConfig:
+    """The config with the task's head, loss, labels and metrics filled in from the data (``labels: auto``)."""
+    resolved = OmegaConf.merge(cfg, {"task": head_from_data(splits)})
+    OmegaConf.set_readonly(resolved, True)
+    return resolved
+
+
+def prepare_data(cfg: DictConfig, splits):
+    """(model-ready data, input kind) for the task, with the run's transforms applied."""
     kind = (choose_input_kind(cfg.task.input_kinds, model_class(cfg.model._target_).input_kinds)
             if trainer_mode(cfg).trains_model else cfg.task.input_kinds[0])
     try:
-        return splits, apply_transforms(prepare(splits, cfg.task, kind), cfg.transforms, int(cfg.seed)), kind
+        return apply_transforms(prepare(splits, cfg.task, kind), cfg.transforms, int(cfg.seed)), kind
     except ValueError as err:
         raise ConfigError(str(err)) from None
 
@@ -148,8 +184,15 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
     run_folder.write_config(run_dir, cfg)
     seed_everything(int(cfg.seed), cfg.deterministic)
 
-    splits, data, kind = prepare_data(cfg)
+    splits = load_data(cfg)
+    if cfg.task.labels == "auto":
+        cfg = resolve_task(cfg, splits)
+        run_folder.write_config(run_dir, cfg)  # with the head the data decided
+    data, kind = prepare_data(cfg, splits)
     data_s = time.perf_counter() - started
+    describe_data(cfg, splits, run_dir, show)
+    if data.feature_stats is not None:
+        run_folder.write_json(run_dir / run_folder.FEATURES, data.feature_stats)
 
     cfg, distribution = scale_for_replicas(cfg, strategy.num_replicas_in_sync)
     log_dir = run_dir / run_folder.TENSORBOARD
@@ -162,7 +205,8 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
         built = resilience_callbacks(backup)
         if backup is not None:
             history_logs[label] = next(cb for cb in built if isinstance(cb, EpochHistoryLog))
-        built += run_callbacks.from_config(cfg.callbacks, run_dir / label if label else run_dir)
+        specs = {**cfg.task.callbacks, **cfg.callbacks}  # the task's own defaults, then the callbacks group
+        built += run_callbacks.from_config(specs, run_dir / label if label else run_dir)
         if cfg.output.tensorboard:
             built.append(run_callbacks.EpochTensorBoard(log_dir / label if label else log_dir))
         if show:
@@ -195,8 +239,14 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
         "distribution": distribution,
         "precision": cfg.precision,
     }
+    if splits.problem:
+        metrics["problem"] = splits.problem
+    if splits.class_names:
+        metrics["class_names"] = list(splits.class_names)
+    if splits.warnings:
+        metrics["warnings"] = list(splits.warnings)
     if result.model is not None:
-        metrics["parameters"] = int(result.model.count_params())
+        metrics["parameters"] = body_parameters(result.model, data)
     write_artifacts(cfg, run_dir, metrics, result.model)
     checks = [targets.check(OmegaConf.to_container(t), metrics) for t in cfg.targets]
     metrics["targets"] = checks

@@ -17,6 +17,8 @@ MODEL = "model.keras"
 TENSORBOARD = "tensorboard"
 HISTORY_PLOT = "history.png"
 CV_PLOT = "cv_curve.png"
+SCHEMA = "schema.json"          # the inputs a dataset described (a table's columns), for predict
+FEATURES = "features.json"      # scale and standardization applied to raw arrays, for predict
 
 
 def ensure_writable(folder: Path) -> Path:

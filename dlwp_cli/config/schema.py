@@ -52,6 +52,8 @@ class TaskSpec:
     epochs: int = MISSING
     batch_size: int = MISSING
     dense_units: list[int] = field(default_factory=list)
+    callbacks: dict[str, Any] = field(default_factory=dict)  # callbacks the task's defaults rely on
+    predict_inputs: Any = None        # _target_ reading files for `dlwp predict` (None: .npy arrays)
 
 
 @dataclass

@@ -60,6 +60,10 @@ def epoch_datasets(ctx: Context, data: Prepared, train_idx, val_idx):
     cfg = ctx.cfg
     limit = cfg.trainer.limit_batches
     batch = int(cfg.batch_size)
+    if data.streamed and (val_idx is not None or len(train_idx) != data.n_train):
+        raise ConfigError(f"Task '{cfg.task.name}' gives its data as a tf.data.Dataset, which cannot be split by "
+                          "rows: drop trainer.validation_size (the dataset may give its own validation split) "
+                          "and use trainer=fit rather than kfold.")
     train_ds = make_dataset(
         data.x_train, data.y_train, data, batch, indices=train_idx, shuffle=cfg.trainer.shuffle,
         seed=int(cfg.seed), limit_batches=limit, prefetch=cfg.performance.prefetch,
@@ -67,6 +71,9 @@ def epoch_datasets(ctx: Context, data: Prepared, train_idx, val_idx):
     val_ds = None
     if val_idx is not None:
         val_ds = make_dataset(data.x_train, data.y_train, data, batch, indices=val_idx, limit_batches=limit,
+                              prefetch=cfg.performance.prefetch)
+    elif data.n_val:  # the dataset's own validation split
+        val_ds = make_dataset(data.x_val, data.y_val, data, batch, limit_batches=limit,
                               prefetch=cfg.performance.prefetch)
     return train_ds, val_ds, steps_per_epoch(len(train_idx), batch, limit)
 
@@ -78,14 +85,15 @@ def test_dataset(ctx: Context, data: Prepared):
                         prefetch=cfg.performance.prefetch)
 
 
-def training_summary(history: dict, steps: int, train_idx, val_idx) -> dict:
-    """The metrics every training mode reports: history, best epoch, steps and example counts."""
+def training_summary(history: dict, steps: int, train_idx, val_idx, given_validation: int = 0) -> dict:
+    """The metrics every training mode reports: history, best epoch, steps and example counts
+    (``given_validation``: the size of the dataset's own validation split, used when there is no hold-out)."""
     return {
         "history": history,
         "best_epoch": best_epoch(history),
         "steps_per_epoch": steps,
         "train_examples": len(train_idx),
-        "validation_examples": len(val_idx) if val_idx is not None else 0,
+        "validation_examples": len(val_idx) if val_idx is not None else given_validation,
     }
 
 

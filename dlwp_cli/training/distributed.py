@@ -184,7 +184,7 @@ def distributed_trainer(ctx: Context, data: Prepared) -> TrainResult:
     # Keras's BackupAndRestore knows nothing of strategy.run loops: the checkpoints below replace it.
     callbacks = [cb for cb in ctx.callbacks("", steps) if not isinstance(cb, keras.callbacks.BackupAndRestore)]
     with strategy.scope():
-        model = build_model(cfg, data.input_shape, strategy.num_replicas_in_sync)
+        model = build_model(cfg, data, strategy.num_replicas_in_sync)
         loop = DistributedLoop(strategy, model, loss_object(cfg.task.loss), metric_objects(cfg.task))
         checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer,
                                          epoch=tf.Variable(0, dtype=tf.int64, trainable=False))

@@ -19,21 +19,49 @@ class Prepared:
     y_train: np.ndarray | dict
     x_test: np.ndarray | Sequences | dict
     y_test: np.ndarray | dict
-    input_shape: tuple[int, ...] | dict
+    input_shape: tuple[int, ...] | dict   # what the model body takes (after any preprocessing layers)
     input_kind: str
     multi_hot_tokens: int | None = None
+    x_val: np.ndarray | Sequences | dict | None = None   # a validation split the dataset gave
+    y_val: np.ndarray | dict | None = None
+    preprocessing: object = None          # Keras layers from raw inputs to the body's input (see DataSplits)
+    postprocessing: object = None         # Keras layer after the head (e.g. back to the target's units)
+    feature_stats: dict | None = None     # what prepare() applied to raw arrays (saved for predict)
 
     @property
     def n_train(self) -> int:
-        return num_examples(self.y_train)
+        return num_examples(self.x_train if is_dataset(self.x_train) else self.y_train)
 
     @property
     def n_test(self) -> int:
-        return num_examples(self.y_test)
+        if is_dataset(self.x_test):
+            return num_examples(self.x_test)
+        return num_examples(self.y_test) if self.y_test is not None else 0
+
+    @property
+    def n_val(self) -> int:
+        if is_dataset(self.x_val):
+            return num_examples(self.x_val)
+        return num_examples(self.y_val) if self.y_val is not None else 0
+
+    @property
+    def streamed(self) -> bool:
+        """Whether the splits are tf.data Datasets (no row indexing: no hold-out, K-fold or samples)."""
+        return is_dataset(self.x_train)
+
+
+def is_dataset(values) -> bool:
+    """Whether ``values`` is a ``tf.data.Dataset`` (told without importing TensorFlow)."""
+    return hasattr(values, "element_spec") and hasattr(values, "cardinality")
 
 
 def num_examples(values) -> int:
-    """Rows of an array or Sequences, or of the first entry of a dict of them."""
+    """Rows of an array or Sequences, of the first entry of a dict of them, or of a finite tf.data.Dataset."""
+    if is_dataset(values):
+        count = int(values.cardinality())
+        if count < 0:  # unknown or infinite: count once
+            count = int(values.reduce(0, lambda n, _: n + 1))
+        return count
     return num_examples(next(iter(values.values()))) if isinstance(values, dict) else len(values)
 
 
@@ -86,8 +114,31 @@ def _prepare_named(splits: DataSplits, task: DictConfig, input_kind: str) -> Pre
                     input_kind)
 
 
+def raw_shape(x) -> tuple[int, ...] | dict:
+    """Per-example shape of raw inputs (a dict of them for named inputs)."""
+    if isinstance(x, dict):
+        return {name: tuple(np.shape(value)[1:]) for name, value in x.items()}
+    return tuple(np.shape(x)[1:])
+
+
+def _prepare_preprocessed(splits: DataSplits, task: DictConfig, input_kind: str) -> Prepared:
+    """Raw inputs kept as they are: the dataset's preprocessing layers (if any) run inside the model."""
+    def labels(y):
+        return None if y is None else encode_labels(np.asarray(y), task.labels, task.head.units)
+
+    if splits.preprocessing is not None:
+        body_shape = tuple(int(d) for d in splits.preprocessing.output.shape[1:])
+    else:  # a tf.data.Dataset of model-ready (inputs, targets)
+        body_shape = tuple(int(d) for d in splits.x_train.element_spec[0].shape)
+    return Prepared(splits.x_train, labels(splits.y_train), splits.x_test, labels(splits.y_test), body_shape,
+                    input_kind, x_val=splits.x_val, y_val=labels(splits.y_val),
+                    preprocessing=splits.preprocessing, postprocessing=splits.postprocessing)
+
+
 def prepare(splits: DataSplits, task: DictConfig, input_kind: str) -> Prepared:
     """Apply the task's feature settings (scale, standardize, multi-hot) and label encoding."""
+    if splits.preprocessing is not None or is_dataset(splits.x_train):
+        return _prepare_preprocessed(splits, task, input_kind)
     if isinstance(splits.x_train, dict):
         return _prepare_named(splits, task, input_kind)
     features = task.features
@@ -98,18 +149,27 @@ def prepare(splits: DataSplits, task: DictConfig, input_kind: str) -> Prepared:
         return Prepared(splits.x_train, y_train, splits.x_test, y_test, (tokens,), input_kind, tokens)
 
     x_train = _shape_features(np.asarray(splits.x_train), input_kind).astype("float32")
-    x_test = _shape_features(np.asarray(splits.x_test), input_kind).astype("float32")
-    if features.scale:
-        x_train /= features.scale
-        x_test /= features.scale
+    stats = {"input_kind": input_kind, "scale": features.scale}
     if features.standardize:
-        # The book's rule: statistics of the training data only, applied to both splits.
-        mean = x_train.mean(axis=0)
-        std = x_train.std(axis=0)
+        # The book's rule: statistics of the training data only, applied to every split.
+        scaled = x_train / features.scale if features.scale else x_train
+        std = scaled.std(axis=0)
         std[std == 0] = 1.0
-        x_train = (x_train - mean) / std
-        x_test = (x_test - mean) / std
-    return Prepared(x_train, y_train, x_test, y_test, tuple(x_train.shape[1:]), input_kind)
+        stats.update(mean=scaled.mean(axis=0).tolist(), std=std.tolist())
+    x_train = apply_feature_stats(splits.x_train, stats)
+    x_test = apply_feature_stats(splits.x_test, stats)
+    return Prepared(x_train, y_train, x_test, y_test, tuple(x_train.shape[1:]), input_kind, feature_stats=stats)
+
+
+def apply_feature_stats(x, stats: dict) -> np.ndarray:
+    """Raw arrays as the model takes them: shaped for the input kind, scaled, standardized (``stats`` from
+    :func:`prepare`, also used on new inputs by ``dlwp predict``)."""
+    x = _shape_features(np.asarray(x), stats["input_kind"]).astype("float32")
+    if stats.get("scale"):
+        x /= stats["scale"]
+    if stats.get("mean") is not None:
+        x = (x - np.asarray(stats["mean"], dtype="float32")) / np.asarray(stats["std"], dtype="float32")
+    return x
 
 
 def apply_transforms(data: Prepared, spec: DictConfig, seed: int) -> Prepared:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from dlwp_cli.training.features import Prepared, num_examples, select
+from dlwp_cli.training.features import Prepared, is_dataset, num_examples, select
 from dlwp_tasks.datasets.base import Sequences
 
 
@@ -66,6 +66,8 @@ def make_dataset(
     prefetch: bool = True,
 ) -> tf.data.Dataset:
     """Batches of (features, labels) for the rows ``indices`` (all rows by default)."""
+    if is_dataset(x):
+        return _batch_stream(x, batch_size, indices, shuffle, seed, limit_batches, prefetch)
     if indices is not None:
         x, y = select(x, indices), select(y, indices)
     features = _feature_source(x, data.multi_hot_tokens)
@@ -80,6 +82,22 @@ def make_dataset(
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE)
     return ds
+
+
+def _batch_stream(ds: tf.data.Dataset, batch_size: int, indices, shuffle: bool, seed: int,
+                  limit_batches: int | None, prefetch: bool) -> tf.data.Dataset:
+    """Batches of a dataset's own unbatched tf.data.Dataset of (inputs, targets)."""
+    n = num_examples(ds)
+    if indices is not None and not np.array_equal(np.asarray(indices), np.arange(n)):
+        raise ValueError("a dataset given as tf.data.Dataset cannot be indexed: use its own validation split "
+                         "instead of trainer.validation_size, and trainer=fit (not kfold)")
+    if shuffle:
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if limit_batches is not None:
+        ds = ds.take(limit_batches)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(steps_per_epoch(n, batch_size, limit_batches)))
+    return ds.prefetch(tf.data.AUTOTUNE) if prefetch else ds
 
 
 def steps_per_epoch(n: int, batch_size: int, limit_batches: int | None) -> int:

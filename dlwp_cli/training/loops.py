@@ -167,7 +167,7 @@ def custom_loop_trainer(ctx: Context, data: Prepared) -> TrainResult:
     train_ds, val_ds, steps = epoch_datasets(ctx, data, train_idx, val_idx)
     callbacks = ctx.callbacks("", steps)
     with ctx.strategy.scope():
-        model = build_model(cfg, data.input_shape)
+        model = build_model(cfg, data)
         loop = CustomLoop(model, loss_object(cfg.task.loss), metric_objects(cfg.task), cfg.trainer.compiled)
     started = time.perf_counter()
     history, seconds = train_epochs(
@@ -176,7 +176,7 @@ def custom_loop_trainer(ctx: Context, data: Prepared) -> TrainResult:
         validate=(lambda: loop.evaluate(val_ds, prefix="val_")) if val_ds is not None else None,
     )
     timings = {"train_s": time.perf_counter() - started}
-    metrics = training_summary(history, steps, train_idx, val_idx)
+    metrics = training_summary(history, steps, train_idx, val_idx, data.n_val)
     metrics["loop"] = {"compiled": bool(cfg.trainer.compiled), "train_s_per_epoch": seconds}
     score_test(ctx, data, lambda: loop.evaluate(test_dataset(ctx, data)), metrics, timings)
     return TrainResult(metrics, model, timings)

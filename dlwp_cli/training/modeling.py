@@ -55,9 +55,32 @@ def heads(task: DictConfig) -> Head | dict[str, Head]:
     return Head(int(task.head.units), task.head.activation)
 
 
-def build_model(cfg: DictConfig, input_shape: tuple[int, ...], replicas: int = 1) -> keras.Model:
-    """Body + head, compiled with the task's loss and metrics and the run's performance settings."""
+def with_pre_and_postprocessing(body: keras.Model, data) -> keras.Model:
+    """``preprocessing -> body -> postprocessing`` as one model taking the raw inputs, so that a saved model
+    takes raw rows, strings or pixels."""
+    def fresh(tensor):
+        return keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=tensor.name)
+
+    raw = data.preprocessing.inputs
+    inputs = {tensor.name: fresh(tensor) for tensor in raw} if isinstance(data.x_train, dict) else fresh(raw[0])
+    outputs = body(data.preprocessing(inputs))
+    if data.postprocessing is not None:
+        outputs = data.postprocessing(outputs)
+    return keras.Model(inputs, outputs, name=body.name)
+
+
+def body_parameters(model: keras.Model, data) -> int:
+    """``count_params()`` of the trained network without the preprocessing layers (so book counts compare)."""
+    extra = sum(int(part.count_params()) for part in (data.preprocessing, data.postprocessing)
+                if part is not None and part.built)
+    return int(model.count_params()) - extra
+
+
+def build_model(cfg: DictConfig, data, replicas: int = 1) -> keras.Model:
+    """Body + head (+ the dataset's pre/postprocessing), compiled with the task's loss and metrics and the
+    run's performance settings."""
     head = heads(cfg.task)
+    input_shape = data.input_shape
     try:
         shape = input_shape if isinstance(input_shape, dict) else tuple(input_shape)
         model = model_body(cfg.model).build(shape, head)
@@ -66,6 +89,8 @@ def build_model(cfg: DictConfig, input_shape: tuple[int, ...], replicas: int = 1
             f"Model '{cfg.model._target_}' cannot be built for task '{cfg.task.name}' inputs of shape "
             f"{input_shape}: {str(err).splitlines()[0]}"
         ) from None
+    if getattr(data, "preprocessing", None) is not None:
+        model = with_pre_and_postprocessing(model, data)
     if cfg.trainer.get("custom_train_step"):
         model = with_custom_train_step(model)
     jit = cfg.performance.jit_compile

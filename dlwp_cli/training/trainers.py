@@ -31,7 +31,7 @@ def _fit(ctx: Context, data: Prepared, train_idx, val_idx, label: str = ""):
     train_ds, val_ds, steps = epoch_datasets(ctx, data, train_idx, val_idx)
     callbacks = ctx.callbacks(label, steps)
     with ctx.strategy.scope():
-        model = build_model(cfg, data.input_shape, ctx.strategy.num_replicas_in_sync)
+        model = build_model(cfg, data, ctx.strategy.num_replicas_in_sync)
     started = time.perf_counter()
     history = model.fit(train_ds, validation_data=val_ds, epochs=int(cfg.epochs), callbacks=callbacks, verbose=0,
                         shuffle=False)  # the dataset shuffles itself
@@ -52,7 +52,7 @@ def fit_trainer(ctx: Context, data: Prepared) -> TrainResult:
         return distributed_trainer(ctx, data)
     train_idx, val_idx = holdout_split(ctx.cfg, data.n_train)
     model, history, steps, train_s = _fit(ctx, data, train_idx, val_idx)
-    metrics = training_summary(history, steps, train_idx, val_idx)
+    metrics = training_summary(history, steps, train_idx, val_idx, data.n_val)
     timings = {"train_s": train_s}
     score_test(ctx, data, _keras_evaluate(ctx, model, data), metrics, timings)
     return TrainResult(metrics, model, timings)

@@ -3,7 +3,7 @@
 The callable returns a :class:`DataSplits` (or Keras's ``((x_train, y_train), (x_test, y_test))``). It may
 also take any of the run's context arguments: ``data_dir`` and ``download`` (where to find its files),
 ``seed`` (the run's seed) and ``limit`` (smoke runs: read at most this many rows per split); each is passed
-only when its signature names it (or takes ``**kwargs``).
+only when its signature names it (or takes ``**kwargs``) and the node does not set it.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def call_dataset(spec: dict[str, Any], **context: Any) -> DataSplits:
     if unknown:
         raise DataError(f"dataset {target} does not take {', '.join(sorted(unknown))}; "
                         f"it takes: {', '.join(sorted(names - set(CONTEXT_ARGUMENTS))) or 'no arguments'}.")
-    passed = {key: value for key, value in context.items() if key in names or any_keyword}
+    passed = {key: value for key, value in context.items() if (key in names or any_keyword) and key not in spec}
     result = function(**spec, **passed)
     return as_splits(result, target)
 
