@@ -8,19 +8,31 @@ import sys
 from dlwp_cli import __version__
 
 USAGE = """\
-dlwp run [OVERRIDES...]        train and evaluate (Hydra overrides; -m/--multirun sweeps)
+dlwp run [OVERRIDES...]        train and evaluate (Hydra overrides; -m/--multirun sweeps;
+                               --cfg job|hydra|all [-p PACKAGE] and --info [TOPIC] print, train nothing)
 dlwp list [GROUP]              config groups and their options (task, model, experiment, ...)
 dlwp show [OVERRIDES...]       the composed, validated config, without training
 dlwp launch --workers N -- run [OVERRIDES...]
                                one run on N local worker processes (MultiWorkerMirroredStrategy)
 dlwp report [RUN_DIR...]       finished runs against the book (--summary over seeds; --format csv|markdown;
                                --plot val_loss overlays one curve of several runs)
+dlwp predict RUN_DIR INPUT... [--output FILE] [--top K]
+                               a finished run's answers for new inputs (a CSV of rows for table runs,
+                               .npy arrays for array tasks), one line per example
+
+your own configs: run, list and show take --config-dir DIR (-cd DIR), a folder laid out like the config
+groups (DIR/experiment/mine.yaml, DIR/model/wide.yaml, ...), anywhere on the line; more folders with
+hydra.searchpath=[file:///abs/dir,pkg://some.package]. Options of the same name as a packaged one are
+shadowed by it (Hydra's search order), so give yours new names.
 
 examples:
   dlwp run                                     offline default: digits with a dense network
   dlwp run experiment=ch02/mnist_dense
   dlwp run task=imdb model=dense epochs=3
   dlwp run -m 'model.units=[16,16],[64,64]' optimizer.learning_rate=1e-3,1e-4
+  dlwp run --config-dir my_configs experiment=mine   my_configs/experiment/mine.yaml
+  dlwp list experiment -cd my_configs          the book's experiments and yours
+  dlwp run experiment=mine -cd my_configs --cfg job
 """
 
 
@@ -33,11 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="train and evaluate", add_help=False)
     run.add_argument("args", nargs=argparse.REMAINDER)
-    show = sub.add_parser("show", help="print the composed config")
-    show.add_argument("overrides", nargs="*")
-    lister = sub.add_parser("list", help="list config groups and options")
-    lister.add_argument("group", nargs="?")
-    report = sub.add_parser("report", help="table of finished runs")
+    config_dir = dict(metavar="DIR", help="also read configs from this folder (Hydra's --config-dir)")
+    show = sub.add_parser("show", prog="dlwp show", help="print the composed config")
+    show.add_argument("overrides", nargs="*", help="Hydra overrides, hydra.searchpath=[...] too")
+    show.add_argument("--config-dir", "-cd", **config_dir)
+    lister = sub.add_parser("list", prog="dlwp list", help="list config groups and options")
+    lister.add_argument("group", nargs="*", metavar="GROUP", help="one group (and optionally hydra.searchpath=[...])")
+    lister.add_argument("--config-dir", "-cd", **config_dir)
+    report = sub.add_parser("report", prog="dlwp report", help="table of finished runs")
     report.add_argument("run_dirs", nargs="*", default=["outputs"])
     report.add_argument("--format", choices=["table", "csv", "markdown"], default="table")
     report.add_argument("--output", "-o", help="also write the table to this file")
@@ -45,13 +60,18 @@ def _parser() -> argparse.ArgumentParser:
                         help="one row per experiment and book figure: mean, std and median over its runs (seeds)")
     report.add_argument("--plot", metavar="METRIC", help="overlay this per-epoch curve (e.g. val_loss) of the runs")
     report.add_argument("--plot-file", metavar="PNG", help="where --plot writes (default: compare_METRIC.png)")
+    predict = sub.add_parser("predict", prog="dlwp predict", help="answers of a finished run for new inputs")
+    predict.add_argument("run_dir", metavar="RUN_DIR", help="a finished run folder")
+    predict.add_argument("inputs", nargs="+", metavar="INPUT", help="files of new examples (as the run's task reads)")
+    predict.add_argument("--output", "-o", metavar="FILE", help="also write the answers as a CSV")
+    predict.add_argument("--top", type=int, default=1, metavar="K", help="the K most likely classes (default 1)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "run":
-        # Hydra parses everything after 'run' itself (overrides, -m, --cfg, hydra.run.dir=...).
+        # run sorts Hydra's flags (--config-dir, -m, --cfg, --info) from the overrides itself, wherever they stand.
         from dlwp_cli.commands.run import run_command
 
         return _exit(run_command, argv[1:])
@@ -59,21 +79,48 @@ def main(argv: list[str] | None = None) -> int:
         from dlwp_cli.commands.launch import launch_command
 
         return _exit(launch_command, argv[1:])
+    config_dir = None
+    if argv and argv[0] in ("list", "show") and not {"-h", "--help"} & set(argv):
+        # --config-dir may stand anywhere, also between overrides (argparse would stop at it).
+        from dlwp_cli.config.catalog import split_config_dir
+
+        split = _exit_value(split_config_dir, argv[1:])
+        if isinstance(split, int):
+            return split
+        config_dir, rest = split
+        argv = [argv[0], *rest]
     args = _parser().parse_args(argv)
     if args.command == "list":
         from dlwp_cli.commands.listing import list_command
 
-        return _exit(list_command, args.group)
+        return _exit(list_command, args.group, config_dir)
     if args.command == "show":
         from dlwp_cli.commands.show import show_command
 
-        return _exit(show_command, args.overrides)
+        return _exit(show_command, args.overrides, config_dir)
     if args.command == "report":
         from dlwp_cli.commands.report import report_command
 
         return _exit(report_command, args.run_dirs, args.format, args.output, args.summary, args.plot, args.plot_file)
+    if args.command == "predict":
+        from dlwp_cli.commands.predict import predict_command
+
+        return _exit(predict_command, args.run_dir, args.inputs, args.output, args.top)
     _parser().print_help()
     return 0
+
+
+def _exit_value(function, *args):
+    """``function(*args)``, or the exit status 2 after printing its DlwpError."""
+    from dlwp_cli.errors import DlwpError
+
+    try:
+        return function(*args)
+    except DlwpError as err:
+        from dlwp_cli.console import error
+
+        error(err)
+        return 2
 
 
 def _exit(command, *args) -> int:

@@ -25,7 +25,7 @@ from dlwp_cli.training.resilience import BACKUP, EpochHistoryLog, remove_backups
 from dlwp_cli.training.runtime import precision_policy, scale_for_replicas
 from dlwp_cli.training.strategy import describe, make_strategy
 from dlwp_cli.training.common import Context
-from dlwp_tasks.datasets.contract import call_dataset
+from dlwp_tasks.datasets.contract import call_dataset, parameters, resolve_target
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
@@ -34,15 +34,25 @@ def seed_everything(seed: int, deterministic: bool) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
+SMOKE_ROWS = 8  # rows per split a smoke run reads from a user-data task's own file
+
+
+def dataset_parameters(target: str) -> set[str]:
+    names, any_keyword = parameters(resolve_target(target))
+    return names | ({"limit"} if any_keyword else set())
+
+
 def load_data(cfg: DictConfig):
     """The task's dataset: real files, or random data of the real shapes when source=synthetic."""
-    if cfg.source == "synthetic":
-        if cfg.task.synthetic is None:
-            raise ConfigError(f"Task '{cfg.task.name}' has no synthetic data (task.synthetic is null): "
-                              "run it on its real data (source=real).")
+    if cfg.source == "synthetic" and cfg.task.synthetic is not None:
         return call_dataset(OmegaConf.to_container(cfg.task.synthetic), seed=int(cfg.seed))
-    return call_dataset(OmegaConf.to_container(cfg.task.dataset), data_dir=cfg.data_dir, download=cfg.download,
-                        seed=int(cfg.seed))
+    context = {"data_dir": cfg.data_dir, "download": cfg.download, "seed": int(cfg.seed)}
+    if cfg.source == "synthetic":  # a user-data task has no stand-in: read a few rows of the user's own data
+        if "limit" not in dataset_parameters(cfg.task.dataset._target_):
+            raise ConfigError(f"Task '{cfg.task.name}' has no synthetic data (task.synthetic is null) and its "
+                              "dataset cannot read a few rows only (no 'limit' argument): run it with source=real.")
+        context["limit"] = SMOKE_ROWS
+    return call_dataset(OmegaConf.to_container(cfg.task.dataset), **context)
 
 
 def predict_samples(model, data: Prepared, cfg: DictConfig) -> dict:

@@ -1,22 +1,153 @@
-"""``dlwp run``: check every job's config up front, then hand over to Hydra (runs and sweeps)."""
+"""``dlwp run``: check every job's config up front, then hand over to Hydra (runs and sweeps).
+
+Hydra's own flags work anywhere on the line: ``--config-dir/-cd DIR`` (the user's configs, see
+:mod:`dlwp_cli.config.catalog`), ``-m/--multirun``, ``--cfg job|hydra|all`` with ``--package/-p`` and
+``--resolve``, ``--info [TOPIC]`` and ``--hydra-help``; ``--cfg``, ``--info`` and ``--hydra-help`` print
+and train nothing.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import sys
 from pathlib import Path
 
+from dlwp_cli.config import catalog
 from dlwp_cli.errors import ConfigError
 
 MAX_PRECHECKED_JOBS = 200
+CFG_TYPES = ("job", "hydra", "all")
+INFO_TOPICS = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
+RUN_USAGE = """\
+usage: dlwp run [--config-dir DIR] [-m] [--cfg job|hydra|all [-p PACKAGE] [--resolve]] [--info [TOPIC]]
+                [OVERRIDES...]
+
+Hydra overrides, e.g. task=imdb model=dense epochs=3; see 'dlwp list' for the groups and 'dlwp show' for the
+composed config. Options may stand anywhere on the line.
+
+  --config-dir DIR, -cd DIR  also read configs from DIR (DIR/experiment/mine.yaml -> experiment=mine);
+                             more folders with hydra.searchpath=[file:///abs/dir,pkg://some.package]
+  -m, --multirun             a sweep: one run per combination of comma-separated values (glob(...) too)
+  --cfg job|hydra|all        print the composed config (the job's, Hydra's or both) and train nothing;
+                             -p/--package PACKAGE prints one node, --resolve resolves interpolations
+  --info [TOPIC]             print Hydra's information (all, config, defaults, defaults-tree, plugins,
+                             searchpath) and train nothing
+  --hydra-help               Hydra's own help
+  resume=RUN_DIR|last        continue an interrupted run in its own folder, with its own overrides"""
+
+
+@dataclasses.dataclass
+class RunArgs:
+    """The words after ``dlwp run``, sorted into Hydra's flags and the overrides."""
+
+    overrides: list[str]
+    config_dir: str | None = None
+    multirun: bool = False
+    cfg: str | None = None
+    package: str | None = None
+    resolve: bool = False
+    info: str | None = None
+    help: bool = False
+    hydra_help: bool = False
+
+    @property
+    def prints_only(self) -> bool:
+        """--cfg, --info and --hydra-help print and train nothing."""
+        return self.cfg is not None or self.info is not None or self.hydra_help
+
+    def hydra_argv(self) -> list[str]:
+        """The command line handed to ``app.hydra_main()``: flags first, then the overrides."""
+        flags: list[str] = []
+        if self.config_dir is not None:
+            flags += ["--config-dir", str(self.config_dir)]
+        if self.multirun:
+            flags.append("--multirun")
+        if self.cfg is not None:
+            flags += ["--cfg", self.cfg]
+            if self.package is not None:
+                flags += ["--package", self.package]
+            if self.resolve:
+                flags.append("--resolve")
+        if self.info is not None:
+            flags += ["--info", self.info]  # the topic is always explicit, so no override is taken for it
+        if self.hydra_help:
+            flags.append("--hydra-help")
+        return [*flags, *self.overrides]
+
+
+def parse_args(args: list[str]) -> RunArgs:
+    """Sort the words after ``dlwp run`` into Hydra's flags and the overrides, wherever the flags stand."""
+    config_dir, words = catalog.split_config_dir(args)
+    parsed = RunArgs(overrides=[], config_dir=config_dir)
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if not word.startswith("-"):
+            parsed.overrides.append(word)
+            continue
+        flag, eq, value = word.partition("=")
+
+        def needs_value(choices: tuple[str, ...] | None = None) -> str:
+            nonlocal i
+            given = value
+            if not eq:
+                if i >= len(words) or words[i].startswith("-"):
+                    raise ConfigError(f"dlwp run: {flag} needs a value"
+                                      f"{' (' + '|'.join(choices) + ')' if choices else ''}.")
+                given = words[i]
+                i += 1
+            if choices and given not in choices:
+                raise ConfigError(f"dlwp run: {flag} takes one of {', '.join(choices)}, got '{given}'.")
+            return given
+
+        if eq and flag in ("-m", "--multirun", "-h", "--help", "--hydra-help", "--resolve", "-r", "--run"):
+            raise ConfigError(f"dlwp run: {flag} takes no value, got '{word}'.")
+        if flag in ("-m", "--multirun"):
+            parsed.multirun = True
+        elif flag in ("-h", "--help"):
+            parsed.help = True
+        elif flag == "--hydra-help":
+            parsed.hydra_help = True
+        elif flag == "--resolve":
+            parsed.resolve = True
+        elif flag in ("-r", "--run"):
+            pass  # a single run is what dlwp run does anyway
+        elif flag in ("--cfg", "-c"):
+            parsed.cfg = needs_value(CFG_TYPES)
+        elif flag in ("--package", "-p"):
+            parsed.package = needs_value()
+        elif flag in ("--info", "-i"):
+            if eq:
+                parsed.info = needs_value(INFO_TOPICS)
+            elif i < len(words) and words[i] in INFO_TOPICS:
+                parsed.info = words[i]
+                i += 1
+            else:
+                parsed.info = "all"
+        elif flag in ("--config-name", "-cn", "--config-path", "-cp"):
+            raise ConfigError(f"dlwp run: {flag} is not supported: the primary config is dlwp's own. Put your "
+                              "configs in a folder and give it with --config-dir DIR (DIR/experiment/mine.yaml "
+                              "-> experiment=mine).")
+        else:
+            raise ConfigError(f"dlwp run: unknown option '{word}'. Overrides look like key=value; see dlwp run --help.")
+    if parsed.help:
+        return parsed
+    shown = [name for name, on in (("--cfg", parsed.cfg), ("--info", parsed.info), ("-m/--multirun", parsed.multirun))
+             if on]
+    if len(shown) > 1:
+        raise ConfigError(f"dlwp run: {' and '.join(shown)} cannot be combined (Hydra does one of them).")
+    if (parsed.package is not None or parsed.resolve) and parsed.cfg is None:
+        raise ConfigError("dlwp run: --package and --resolve go with --cfg job|hydra|all.")
+    return parsed
 
 
 def split_args(args: list[str]) -> tuple[list[str], bool]:
     """(overrides, multirun) from the words after ``dlwp run``."""
-    multirun = any(a in ("-m", "--multirun") for a in args)
-    overrides = [a for a in args if not a.startswith("-")]
-    return overrides, multirun
+    parsed = parse_args(args)
+    return parsed.overrides, parsed.multirun
 
 
 def _parse(overrides: list[str]):
@@ -31,10 +162,9 @@ def _parse(overrides: list[str]):
 
 def expand_globs(overrides: list[str]) -> list[str]:
     """Replace ``group=glob(...)`` by the matching options, listed (Hydra's glob skips nested
-    options such as ``experiment=ch04/...``)."""
+    options such as ``experiment=ch04/...``). Options come from the catalog's search path, so the
+    user's own configs (``--config-dir``, ``hydra.searchpath``) are matched too."""
     from hydra.core.override_parser.types import Glob
-
-    from dlwp_cli.config import catalog
 
     expanded = []
     for override, text in zip(_parse(overrides), overrides):
@@ -62,30 +192,88 @@ def expand_sweep(overrides: list[str]) -> list[list[str]]:
 
 
 def precheck(overrides: list[str], multirun: bool) -> None:
-    """Compose and validate each job, and make sure its output folder can be written."""
+    """Compose and validate each job (with the catalog's search path, as the real run will), and make
+    sure its output folder can be written."""
     from dlwp_cli.config.compose import compose
-    from dlwp_cli.config.validate import validate
+    from dlwp_cli.config.validate import check_runtime_targets, validate
     from dlwp_cli.run_folder import ensure_writable
 
+    checked = set()
     for job in expand_sweep(overrides) if multirun else [overrides]:
         cfg = compose(job)
-        validate(cfg)
+        typed = validate(cfg)
+        targets = (typed.optimizer._target_, typed.strategy._target_)
+        if targets not in checked:  # imports TensorFlow: after every check that does not need it
+            check_runtime_targets(typed)
+            checked.add(targets)
     ensure_writable(Path(str(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir)))
 
 
-def unfinished_runs(root: Path = Path("outputs")) -> list[Path]:
-    """Run folders under ``root`` that started (Hydra recorded their overrides) but wrote no metrics.json,
-    newest first."""
+def unfinished_runs(root: Path | None = None) -> list[Path]:
+    """Run folders under ``root`` (default: ``outputs/`` of the current directory) that started (Hydra
+    recorded their overrides) but wrote no metrics.json, newest first."""
+    root = Path.cwd() / "outputs" if root is None else Path(root)
     started = [p.parent.parent for p in root.rglob(".hydra/overrides.yaml")] if root.is_dir() else []
     unfinished = [run for run in started if not (run / "metrics.json").exists()]
     return sorted(unfinished, key=lambda run: (run / ".hydra" / "overrides.yaml").stat().st_mtime, reverse=True)
 
 
+def recorded_overrides(run_dir: Path) -> list[str]:
+    """The overrides Hydra recorded in ``RUN_DIR/.hydra/overrides.yaml``, exactly (quoted values too)."""
+    import yaml
+
+    path = Path(run_dir) / ".hydra" / "overrides.yaml"
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"Cannot read '{path}': {err}") from None
+    if loaded is None:
+        return []
+    if not isinstance(loaded, list) or not all(isinstance(o, str) for o in loaded):
+        raise ConfigError(f"'{path}' is not a list of overrides; is '{run_dir}' a dlwp run folder?")
+    return loaded
+
+
+def recorded_search_path(run_dir: Path) -> tuple[str | None, str | None]:
+    """(the ``--config-dir`` of a run, its ``hydra.searchpath=...`` override), from ``.hydra/hydra.yaml``;
+    None where the run had none (or the file is missing)."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    path = Path(run_dir) / ".hydra" / "hydra.yaml"
+    if not path.is_file():
+        return None, None
+    try:
+        hydra_cfg = OmegaConf.load(path)
+        sources = OmegaConf.to_container(OmegaConf.select(hydra_cfg, "hydra.runtime.config_sources",
+                                                          default=[]) or [], resolve=False)
+        hydra_overrides = OmegaConf.to_container(OmegaConf.select(hydra_cfg, "hydra.overrides.hydra",
+                                                                  default=[]) or [], resolve=False)
+    except (OmegaConfBaseException, OSError, ValueError) as err:
+        raise ConfigError(f"Cannot read '{path}': {str(err).splitlines()[0]}") from None
+    config_dir = None
+    for source in sources:
+        if isinstance(source, dict) and source.get("provider") == "command-line":
+            where = str(source.get("path", ""))
+            scheme, sep, rest = where.partition("://")
+            if sep:
+                where = rest if scheme == "file" else ""
+            elif source.get("schema", "file") != "file":
+                where = ""
+            if where:
+                config_dir = where
+    searchpath = next((str(o) for o in hydra_overrides if catalog.is_searchpath(str(o))), None)
+    return config_dir, searchpath
+
+
 def resume_args(args: list[str]) -> list[str]:
-    """``resume=RUN_DIR`` (or ``resume=last``): that run's own overrides, into the same folder, so training
-    continues from its last backed-up epoch; overrides given next to it are added after the run's own."""
+    """``resume=RUN_DIR`` (or ``resume=last``, the newest unfinished run under ``./outputs``): that run's own
+    overrides and config dirs, into the same folder, so training continues from its last backed-up epoch;
+    overrides given next to it are added after the run's own, and a ``--config-dir`` given next to it
+    replaces the recorded one."""
     value = next(a.split("=", 1)[1] for a in args if a.startswith("resume="))
     others = [a for a in args if not a.startswith("resume=")]
+    given_dir, others = catalog.split_config_dir(others)
     if any(a in ("-m", "--multirun") for a in others):
         raise ConfigError("resume= continues one run; it cannot be combined with -m/--multirun.")
     if value == "last":
@@ -96,35 +284,49 @@ def resume_args(args: list[str]) -> list[str]:
         run_dir = candidates[0]
     else:
         run_dir = Path(value)
-    recorded = run_dir / ".hydra" / "overrides.yaml"
-    if not recorded.is_file():
+    if not (run_dir / ".hydra" / "overrides.yaml").is_file():
         raise ConfigError(f"resume={value}: '{run_dir}' is not a dlwp run folder (no .hydra/overrides.yaml).")
     if (run_dir / "metrics.json").exists():
         raise ConfigError(f"resume={value}: the run in '{run_dir}' already finished (it has metrics.json).")
-    original = [line[2:].strip() for line in recorded.read_text().splitlines() if line.startswith("- ")]
-    original = [o for o in original if not o.startswith("hydra.run.dir=")]
-    return [*original, *others, f"hydra.run.dir={run_dir.resolve()}"]
+    original = [o for o in recorded_overrides(run_dir) if not o.startswith("hydra.run.dir=")]
+    recorded_dir, searchpath = recorded_search_path(run_dir)
+    config_dir = given_dir or recorded_dir
+    if given_dir is None and recorded_dir is not None and not Path(recorded_dir).is_dir():
+        raise ConfigError(f"resume={value}: the run read configs from --config-dir {recorded_dir}, which no longer "
+                          "exists. Give the folder that holds them now with --config-dir DIR.")
+    extra = [searchpath] if searchpath and not any(catalog.is_searchpath(o) for o in [*original, *others]) else []
+    flags = ["--config-dir", config_dir] if config_dir else []
+    return [*flags, *original, *others, *extra, f"hydra.run.dir={run_dir.resolve()}"]
 
 
 def run_command(args: list[str]) -> int:
-    if any(a in ("-h", "--help") for a in args):
-        print("usage: dlwp run [OVERRIDES...] [-m]\n\nHydra overrides, e.g. task=imdb model=dense epochs=3; "
-              "see 'dlwp list' for the groups and 'dlwp show' for the composed config.")
+    parsed = parse_args(args)
+    if parsed.help:
+        print(RUN_USAGE)
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ start-up noise
-    if any(a.startswith("resume=") for a in args):
-        args = resume_args(args)
-    overrides, multirun = split_args(args)
-    if multirun:
-        overrides = expand_globs(overrides)
-        args = [a for a in args if a.startswith("-")] + overrides
-    precheck(overrides, multirun)
+    if any(o.startswith("resume=") for o in parsed.overrides):
+        parsed = parse_args(resume_args(args))
+    parsed.overrides = catalog.configure(parsed.config_dir, parsed.overrides)
+    if parsed.config_dir is not None:
+        parsed.config_dir = str(catalog.get_search_path().config_dir)  # absolute, as Hydra records it
+    if parsed.multirun:
+        parsed.overrides = expand_globs(parsed.overrides)
+    if parsed.prints_only:
+        if not parsed.hydra_help:
+            from dlwp_cli.config.compose import compose
+
+            compose(parsed.overrides)  # a clear error for a bad override; no validation, no run folder
+    else:
+        precheck(parsed.overrides, parsed.multirun)
     from dlwp_cli import app
 
     saved = sys.argv
-    sys.argv = ["dlwp", *args]
+    sys.argv = ["dlwp", *parsed.hydra_argv()]
     try:
         app.hydra_main()
+    except SystemExit as exit_:  # Hydra exits on --hydra-help and on its own errors
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     finally:
         sys.argv = saved
     return 1 if app.FAILED_JOBS else 0
