@@ -162,8 +162,8 @@ def test_a_given_run_dir_is_kept_else_the_default_is_pinned():
 def test_multi_output_tasks_are_refused_under_multi_worker():
     from dlwp_cli.config.compose import compose_validated
     from dlwp_cli.training.common import Context
-    from dlwp_cli.training.distributed import distributed_trainer
+    from dlwp_cli.training.distributed import DistributedFit
 
     cfg = compose_validated(["task=tickets", "model=tickets"])
     with pytest.raises(ConfigError, match="strategy=multi_worker trains single-output models"):
-        distributed_trainer(Context(cfg, strategy=None), data=None)
+        DistributedFit(Context(cfg, strategy=None), data=None)

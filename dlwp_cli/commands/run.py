@@ -198,10 +198,13 @@ def precheck(overrides: list[str], multirun: bool) -> None:
     from dlwp_cli.config.validate import check_runtime_targets, validate
     from dlwp_cli.run_folder import ensure_writable
 
+    from dlwp_cli.commands.show import data_description
+
     checked = set()
     for job in expand_sweep(overrides) if multirun else [overrides]:
         cfg = compose(job)
         typed = validate(cfg)
+        data_description(typed)  # a dataset that can check its data cheaply (a table) does so now
         targets = (typed.optimizer._target_, typed.strategy._target_)
         if targets not in checked:  # imports TensorFlow: after every check that does not need it
             check_runtime_targets(typed)

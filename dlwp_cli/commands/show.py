@@ -1,4 +1,5 @@
-"""``dlwp show [--config-dir DIR] [OVERRIDES]``: the composed, validated config as a tree, without training."""
+"""``dlwp show [--config-dir DIR] [OVERRIDES]``: the composed, validated config as a tree, without training,
+and what the task's dataset says of its data (a table's inferred schema)."""
 
 from __future__ import annotations
 
@@ -16,5 +17,21 @@ def show_command(overrides: list[str], config_dir: str | None = None) -> int:
                           "e.g. dlwp show --config-dir my_configs experiment=mine.")
     overrides = catalog.configure(config_dir, overrides)
     cfg = compose_validated(overrides)
+    described = data_description(cfg)
     console.print(config_tree(cfg, title=f"dlwp config: {cfg.name}"))
+    for line in described:
+        console.print(f"  {line}", markup=False, highlight=False)
     return 0
+
+
+def data_description(cfg) -> list[str]:
+    """What the task's dataset says of the data it would read (its ``describe`` hook, e.g. a table's schema)."""
+    from omegaconf import OmegaConf
+
+    from dlwp_cli.config.plugins import import_target
+
+    describe = getattr(import_target(cfg.task.dataset._target_, "task.dataset"), "describe", None)
+    if describe is None or cfg.source != "real":
+        return []
+    arguments = {k: v for k, v in OmegaConf.to_container(cfg.task.dataset, resolve=True).items() if k != "_target_"}
+    return ["data:", *describe(**arguments)]

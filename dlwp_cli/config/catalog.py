@@ -304,10 +304,3 @@ def _model_targets(folders: tuple[Path, ...]) -> tuple[tuple[str, str], ...]:
 
 def model_name_for_target(target: str) -> str | None:
     return next((name for name, t in model_targets().items() if t == target), None)
-
-
-def models_for_input_kinds(kinds: list[str]) -> list[str]:
-    """Model options whose body accepts one of the given input kinds."""
-    from dlwp_cli.config.validate import model_class
-
-    return [name for name, target in model_targets().items() if set(model_class(target).input_kinds) & set(kinds)]

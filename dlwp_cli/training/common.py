@@ -46,7 +46,7 @@ def best_epoch(history: dict) -> int | None:
 def holdout_split(cfg: DictConfig, n: int) -> tuple[np.ndarray, np.ndarray | None]:
     """Training rows and hold-out validation rows as ``trainer.validation_size``/``validation_from`` ask
     (None: no hold-out)."""
-    if not cfg.trainer.validation_size:
+    if not cfg.trainer.get("validation_size"):  # a mode without hold-out settings has none
         return np.arange(n), None
     try:
         return holdout_indices(n, float(cfg.trainer.validation_size), cfg.trainer.validation_from, int(cfg.seed))
@@ -65,7 +65,7 @@ def epoch_datasets(ctx: Context, data: Prepared, train_idx, val_idx):
                           "rows: drop trainer.validation_size (the dataset may give its own validation split) "
                           "and use trainer=fit rather than kfold.")
     train_ds = make_dataset(
-        data.x_train, data.y_train, data, batch, indices=train_idx, shuffle=cfg.trainer.shuffle,
+        data.x_train, data.y_train, data, batch, indices=train_idx, shuffle=cfg.trainer.get("shuffle", True),
         seed=int(cfg.seed), limit_batches=limit, prefetch=cfg.performance.prefetch,
     )
     val_ds = None

@@ -1,7 +1,7 @@
 """Training under ``MultiWorkerMirroredStrategy`` with a custom ``strategy.run`` loop.
 
 Keras 3's ``model.fit`` fails under MultiWorkerMirroredStrategy (keras-team/keras#20585), so
-``trainer=fit`` with ``strategy=multi_worker`` comes here (the dispatch is in ``trainers.fit_trainer``):
+``trainer=fit`` with ``strategy=multi_worker`` trains a :class:`DistributedFit` (see ``modes.Fit.build``):
 the same model, hold-out, callbacks, history keys and test scoring as ``fit``, for single-output tasks.
 Every worker saves a checkpoint (model, optimizer, epoch) after each epoch: the chief into
 ``strategy.checkpoint_dir`` (default: ``backup/distributed`` in its run folder), the others into their
@@ -17,7 +17,6 @@ summed gradients the optimizer applies are those of the global batch on one devi
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
 
 import keras
@@ -26,15 +25,7 @@ import tensorflow as tf
 
 from dlwp_cli import console
 from dlwp_cli.errors import ConfigError
-from dlwp_cli.training.common import (
-    Context,
-    TrainResult,
-    epoch_datasets,
-    holdout_split,
-    score_test,
-    test_dataset,
-    training_summary,
-)
+from dlwp_cli.training.common import Context
 from dlwp_cli.training.features import Prepared
 from dlwp_cli.training.loops import loss_object, metric_objects, train_epochs
 from dlwp_cli.training.modeling import build_model
@@ -171,38 +162,43 @@ def _distribute(strategy, dataset):
     return strategy.experimental_distribute_dataset(dataset.with_options(options))
 
 
-def distributed_trainer(ctx: Context, data: Prepared) -> TrainResult:
-    """Train with :class:`DistributedLoop` on every worker; the same metrics as ``fit`` plus ``distributed``."""
-    cfg, strategy = ctx.cfg, ctx.strategy
-    if not isinstance(cfg.task.loss, str):
-        raise ConfigError(f"strategy=multi_worker trains single-output models, and task '{cfg.task.name}' has "
-                          "several outputs. Train it with another strategy, e.g. strategy=mirrored.")
-    train_idx, val_idx = holdout_split(cfg, data.n_train)
-    train_ds, val_ds, steps = epoch_datasets(ctx, data, train_idx, val_idx)
-    train_ds = _distribute(strategy, train_ds)
-    val_ds = _distribute(strategy, val_ds) if val_ds is not None else None
-    # Keras's BackupAndRestore knows nothing of strategy.run loops: the checkpoints below replace it.
-    callbacks = [cb for cb in ctx.callbacks("", steps) if not isinstance(cb, keras.callbacks.BackupAndRestore)]
-    with strategy.scope():
-        model = build_model(cfg, data, strategy.num_replicas_in_sync)
-        loop = DistributedLoop(strategy, model, loss_object(cfg.task.loss), metric_objects(cfg.task))
-        checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer,
-                                         epoch=tf.Variable(0, dtype=tf.int64, trainable=False))
-    restore_dir, save_dir = checkpoint_dirs(ctx)
-    initial_epoch = restore(checkpoint, restore_dir)
-    manager = tf.train.CheckpointManager(checkpoint, str(save_dir), max_to_keep=1)
-    started = time.perf_counter()
-    history, _ = train_epochs(
-        [*callbacks, EpochCheckpoint(manager, checkpoint.epoch)], model, int(cfg.epochs), steps,
-        train=lambda on_batch: loop.train_epoch(train_ds, on_batch),
-        validate=(lambda: loop.evaluate(val_ds, prefix="val_")) if val_ds is not None else None,
-        initial_epoch=initial_epoch,
-    )
-    timings = {"train_s": time.perf_counter() - started}
-    metrics = training_summary(history, steps, train_idx, val_idx)
-    workers = num_workers(strategy)
-    metrics["distributed"] = {"workers": workers, "replicas": strategy.num_replicas_in_sync, "loop": "strategy.run"}
-    score_test(ctx, data, lambda: loop.evaluate(_distribute(strategy, test_dataset(ctx, data))), metrics, timings)
-    if workers > 1:
-        console.console.print(f"weights sha256 {weights_sha256(model)}", markup=False, highlight=False)
-    return TrainResult(metrics, model, timings)
+class DistributedFit:
+    """The trainee of ``trainer=fit`` under MultiWorkerMirroredStrategy: :class:`DistributedLoop` epochs with a
+    checkpoint after each, restored from the chief's latest at start."""
+
+    def __init__(self, ctx: Context, data: Prepared):
+        cfg, strategy = ctx.cfg, ctx.strategy
+        if not isinstance(cfg.task.loss, str):
+            raise ConfigError(f"strategy=multi_worker trains single-output models, and task '{cfg.task.name}' has "
+                              "several outputs. Train it with another strategy, e.g. strategy=mirrored.")
+        self.strategy = strategy
+        self.model = build_model(cfg, data, strategy.num_replicas_in_sync)
+        self.loop = DistributedLoop(strategy, self.model, loss_object(cfg.task.loss), metric_objects(cfg.task))
+        self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.model.optimizer,
+                                              epoch=tf.Variable(0, dtype=tf.int64, trainable=False))
+        self.restore_dir, self.save_dir = checkpoint_dirs(ctx)
+
+    def fit(self, train, validation, epochs: int, steps: int, callbacks: list) -> dict:
+        initial_epoch = restore(self.checkpoint, self.restore_dir)
+        manager = tf.train.CheckpointManager(self.checkpoint, str(self.save_dir), max_to_keep=1)
+        train = _distribute(self.strategy, train)
+        validation = _distribute(self.strategy, validation) if validation is not None else None
+        # Keras's BackupAndRestore knows nothing of strategy.run loops: the checkpoints replace it.
+        callbacks = [cb for cb in callbacks if not isinstance(cb, keras.callbacks.BackupAndRestore)]
+        history, _ = train_epochs(
+            [*callbacks, EpochCheckpoint(manager, self.checkpoint.epoch)], self.model, epochs, steps,
+            train=lambda on_batch: self.loop.train_epoch(train, on_batch),
+            validate=(lambda: self.loop.evaluate(validation, prefix="val_")) if validation is not None else None,
+            initial_epoch=initial_epoch,
+        )
+        return history
+
+    def evaluate(self, dataset) -> dict:
+        return self.loop.evaluate(_distribute(self.strategy, dataset))
+
+    def report(self) -> dict:
+        workers = num_workers(self.strategy)
+        if workers > 1:
+            console.console.print(f"weights sha256 {weights_sha256(self.model)}", markup=False, highlight=False)
+        return {"distributed": {"workers": workers, "replicas": self.strategy.num_replicas_in_sync,
+                                "loop": "strategy.run"}}

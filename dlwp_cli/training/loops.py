@@ -14,15 +14,7 @@ import tensorflow as tf
 from omegaconf import DictConfig
 
 from dlwp_cli.errors import ConfigError
-from dlwp_cli.training.common import (
-    Context,
-    TrainResult,
-    epoch_datasets,
-    holdout_split,
-    score_test,
-    test_dataset,
-    training_summary,
-)
+from dlwp_cli.training.common import Context
 from dlwp_cli.training.features import Prepared
 from dlwp_cli.training.modeling import build_model, resolve_metrics
 
@@ -102,6 +94,8 @@ class CustomLoop:
 
     def __init__(self, model: keras.Model, loss_fn: keras.losses.Loss, metrics: list, compiled: bool = True):
         self.model = model
+        self.compiled = compiled
+        self.seconds: list[float] = []
         self.loss_fn = loss_fn
         self.metrics = [keras.metrics.Mean(name="loss"), *metrics]
         model.optimizer.build(model.trainable_weights)  # its variables exist before any graph is traced
@@ -144,6 +138,18 @@ class CustomLoop:
             on_batch(batch, logs)
         return {name: float(value) for name, value in logs.items()}
 
+    def fit(self, train, validation, epochs: int, steps: int, callbacks: list) -> dict:
+        """Epochs of :meth:`train_epoch`, each followed by a validation pass, with the callbacks' hooks."""
+        history, self.seconds = train_epochs(
+            callbacks, self.model, epochs, steps,
+            train=lambda on_batch: self.train_epoch(train, on_batch),
+            validate=(lambda: self.evaluate(validation, prefix="val_")) if validation is not None else None,
+        )
+        return history
+
+    def report(self) -> dict:
+        return {"loop": {"compiled": bool(self.compiled), "train_s_per_epoch": self.seconds}}
+
     def evaluate(self, dataset, prefix: str = "") -> dict:
         """The evaluation loop: ``test_step`` over ``dataset``; logs named ``prefix + metric``."""
         self.reset_metrics()
@@ -153,8 +159,8 @@ class CustomLoop:
         return {prefix + name: float(value) for name, value in logs.items()}
 
 
-def custom_loop_trainer(ctx: Context, data: Prepared) -> TrainResult:
-    """Train with :class:`CustomLoop` instead of ``fit``: the same model, hold-out, callbacks and test scoring."""
+def custom_loop_trainee(ctx: Context, data: Prepared) -> CustomLoop:
+    """The model and its :class:`CustomLoop`, built in the strategy's scope (trainer=custom_loop)."""
     cfg = ctx.cfg
     require_single_output(cfg.task, "custom_loop")
     if ctx.strategy.num_replicas_in_sync > 1:
@@ -163,20 +169,5 @@ def custom_loop_trainer(ctx: Context, data: Prepared) -> TrainResult:
             f"{ctx.strategy.num_replicas_in_sync} replicas. Choose strategy=cpu or strategy=one_device, or "
             "trainer=fit with trainer.custom_train_step=true, which keeps fit's distribution support."
         )
-    train_idx, val_idx = holdout_split(cfg, data.n_train)
-    train_ds, val_ds, steps = epoch_datasets(ctx, data, train_idx, val_idx)
-    callbacks = ctx.callbacks("", steps)
-    with ctx.strategy.scope():
-        model = build_model(cfg, data)
-        loop = CustomLoop(model, loss_object(cfg.task.loss), metric_objects(cfg.task), cfg.trainer.compiled)
-    started = time.perf_counter()
-    history, seconds = train_epochs(
-        callbacks, model, int(cfg.epochs), steps,
-        train=lambda on_batch: loop.train_epoch(train_ds, on_batch),
-        validate=(lambda: loop.evaluate(val_ds, prefix="val_")) if val_ds is not None else None,
-    )
-    timings = {"train_s": time.perf_counter() - started}
-    metrics = training_summary(history, steps, train_idx, val_idx, data.n_val)
-    metrics["loop"] = {"compiled": bool(cfg.trainer.compiled), "train_s_per_epoch": seconds}
-    score_test(ctx, data, lambda: loop.evaluate(test_dataset(ctx, data)), metrics, timings)
-    return TrainResult(metrics, model, timings)
+    model = build_model(cfg, data)
+    return CustomLoop(model, loss_object(cfg.task.loss), metric_objects(cfg.task), cfg.trainer.compiled)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import keras
-from hydra.utils import get_class, instantiate
+from hydra.utils import get_class, get_object, instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from dlwp_cli.errors import ConfigError
@@ -11,10 +11,11 @@ from dlwp_cli.training.custom_step import with_custom_train_step
 from dlwp_tasks.models.head import Head
 
 def make_optimizer(spec: DictConfig) -> keras.optimizers.Optimizer:
-    """The optimizer ``spec._target_`` names (any ``keras.optimizers`` class, or a user's), with its arguments."""
+    """The optimizer ``spec._target_`` names (any ``keras.optimizers`` class, or a user's class or factory),
+    with its arguments."""
     kwargs = {k: v for k, v in OmegaConf.to_container(spec, resolve=True).items() if k != "_target_" and v is not None}
     try:
-        return get_class(spec._target_)(**kwargs)
+        return get_object(spec._target_)(**kwargs)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"optimizer {spec._target_} does not accept {kwargs}: {err}") from None
 

@@ -1,11 +1,12 @@
 """Trainer modes as config schemas: ``trainer._target_`` names one of these dataclasses (or a user's own).
 
-A mode's fields are its settings (the YAML file gives every value); ``run(ctx, data)`` trains and returns a
-``TrainResult``. This module imports no TensorFlow, so configs are checked without it: each ``run``
-imports its implementation when called.
+A mode's fields are its settings (the YAML file gives every value). Every mode runs the same skeleton
+(``dlwp_cli.training.skeleton``: hold-out, input pipelines, callbacks, the model built in the strategy's
+scope, training, summary, test scores) and differs only in ``build(ctx, data)``: the *trainee* it returns
+says how to fit and evaluate. This module imports no TensorFlow, so configs are checked without it.
 
-A mode of one's own: a dataclass (subclass :class:`TrainerMode`) with a ``run(ctx, data)`` method, and
-``conf/trainer/<name>.yaml`` (or a user config dir's ``trainer/<name>.yaml``) with ``_target_`` naming it.
+A mode of one's own: a dataclass subclassing :class:`TrainerMode` with a ``build(ctx, data)`` method, and
+a ``trainer/<name>.yaml`` (in a user config dir) whose ``_target_`` names it.
 """
 
 from __future__ import annotations
@@ -40,7 +41,18 @@ class TrainerMode:
             raise ValueError(f"limit_batches must be at least 1 or null, got {self.limit_batches}")
 
     def run(self, ctx, data):
-        raise NotImplementedError(f"{type(self).__name__} does not define run(ctx, data)")
+        """Train and score with the shared skeleton; a ``TrainResult``."""
+        from dlwp_cli.training.skeleton import train_and_score
+
+        return train_and_score(self, ctx, data)[0]
+
+    def build(self, ctx, data):
+        """The trainee (called inside the strategy's scope): by default the task's model, trained with
+        ``model.fit`` and scored with ``model.evaluate``."""
+        from dlwp_cli.training.modeling import build_model
+        from dlwp_cli.training.skeleton import KerasFit
+
+        return KerasFit(build_model(ctx.cfg, data, ctx.strategy.num_replicas_in_sync))
 
 
 @dataclass
@@ -58,10 +70,11 @@ class Fit(TrainerMode):
         super().__post_init__()
         _check_holdout(self.validation_size, self.validation_from)
 
-    def run(self, ctx, data):
-        from dlwp_cli.training.trainers import fit_trainer
+    def build(self, ctx, data):
+        """Keras's fit; under MultiWorkerMirroredStrategy, where Keras 3's fit fails, a ``strategy.run`` loop."""
+        from dlwp_cli.training.distributed import DistributedFit, is_multi_worker
 
-        return fit_trainer(ctx, data)
+        return DistributedFit(ctx, data) if is_multi_worker(ctx.strategy) else super().build(ctx, data)
 
 
 @dataclass
@@ -79,9 +92,10 @@ class KFold(TrainerMode):
             raise ValueError(f"folds must be at least 2 for K-fold validation, got {self.folds}")
 
     def run(self, ctx, data):
+        """One skeleton fit per fold, each fold's validation scores, then the last fold's model on the test rows."""
         from dlwp_cli.training.trainers import kfold_trainer
 
-        return kfold_trainer(ctx, data)
+        return kfold_trainer(self, ctx, data)
 
 
 @dataclass
@@ -109,10 +123,10 @@ class CustomLoop(TrainerMode):
         super().__post_init__()
         _check_holdout(self.validation_size, self.validation_from)
 
-    def run(self, ctx, data):
-        from dlwp_cli.training.loops import custom_loop_trainer
+    def build(self, ctx, data):
+        from dlwp_cli.training.loops import custom_loop_trainee
 
-        return custom_loop_trainer(ctx, data)
+        return custom_loop_trainee(ctx, data)
 
 
 @dataclass
@@ -134,6 +148,7 @@ class Scratch(TrainerMode):
             raise ValueError(f"update must be one of {', '.join(self.UPDATES)}, got '{self.update}'")
 
     def run(self, ctx, data):
+        """The book's from-scratch loop over NumPy slices (no Keras model, so not the skeleton's fit)."""
         from dlwp_cli.training.scratch import scratch_trainer
 
         return scratch_trainer(ctx, data)

@@ -421,9 +421,9 @@ def _as_input(column: dict[str, Any], values: np.ndarray) -> np.ndarray:
 def load_csv(path: str | Path, label: str, problem: str = "auto", test_size: float = 0.2,
              delimiter: str = ",", max_classes: int = 20, max_categories: int = 50,
              column_types: Mapping[str, str] | None = None, seed: int = 0,
-             limit: int | None = None, validation_size: float = 0.0) -> DataSplits:
+             limit: int | None = None, validation_size: float = 0.0, layers: bool = True) -> DataSplits:
     """A CSV table split into training, validation (``validation_size`` of the training rows, if any) and
-    test rows, with its schema and preprocessing layers.
+    test rows, with its schema and preprocessing layers (``layers=False``: without them, and without Keras).
 
     See the module docstring; every bad input raises DataError naming the file (and line or column).
     """
@@ -515,17 +515,28 @@ def load_csv(path: str | Path, label: str, problem: str = "auto", test_size: flo
         "rows": {"train": int(len(train)), "validation": int(len(val)), "test": int(len(test)),
                  "dropped_unlabeled": int(dropped), "test_lines": [int(table.lines[i]) for i in test]},
     }
-    from dlwp_tasks.layers import TargetScale, table_preprocessing  # noqa: PLC0415 - Keras only when loading
-
-    return DataSplits(
+    splits = DataSplits(
         inputs_of(train), y[train], inputs_of(test), y[test],
         x_val=inputs_of(val) if len(val) else None, y_val=y[val] if len(val) else None,
         info={"source": "real", "files": [str(path)], "sha256": {path.name: sha256_of(path)}},
-        class_names=class_names, problem=problem,
-        preprocessing=table_preprocessing(schema),
-        postprocessing=TargetScale(target["mean"], target["std"], name="target_scale") if target else None,
-        schema=schema, warnings=warnings,
+        class_names=class_names, problem=problem, schema=schema, warnings=warnings,
     )
+    if layers:
+        from dlwp_tasks.layers import TargetScale, table_preprocessing  # noqa: PLC0415 - Keras only when loading
+
+        splits.preprocessing = table_preprocessing(schema)
+        splits.postprocessing = TargetScale(target["mean"], target["std"], name="target_scale") if target else None
+    return splits
+
+
+def describe_csv(**arguments) -> list[str]:
+    """``dlwp show``'s description of a table: the schema ``load_csv(**arguments)`` infers, and its warnings
+    (read without Keras)."""
+    splits = load_csv(**arguments, layers=False)
+    return describe(splits.schema) + [f"warning: {warning}" for warning in splits.warnings]
+
+
+load_csv.describe = describe_csv  # the hook `dlwp show` calls for a dataset
 
 
 def read_rows(path: str | Path, schema: dict[str, Any], delimiter: str | None = None
@@ -578,7 +589,7 @@ def describe(schema: dict[str, Any]) -> list[str]:
     rows = schema.get("rows") or {}
     if rows:
         dropped = rows.get("dropped_unlabeled", 0)
-        lines.append(f"rows: {rows['train']} train, {rows['test']} test"
+        lines.append(f"rows: {rows['train']} train, {rows.get('validation', 0)} validation, {rows['test']} test"
                      + (f" ({dropped} without a label dropped)" if dropped else ""))
     by_type: dict[str, list[dict[str, Any]]] = {}
     for column in schema["columns"]:
