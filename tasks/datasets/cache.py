@@ -22,22 +22,6 @@ from dlwp_tasks.errors import DataError
 
 ENV_CACHE_DIR = "DLWP_CACHE_DIR"
 
-# Public sha256 checksums of the canonical files, as in the shared folder's SHA256SUMS.
-KNOWN_SHA256 = {
-    "boston/boston_housing.npz": "f553886a1f8d56431e820c5b82552d9d95cfcb96d1e678153f8839538947dff5",
-    "cats_vs_dogs/dogs_vs_cats_first2500_200px.tar": "1a34ffccf3d74c34c6044ebdabbf6b2c0f1869aa12ee057156cfb3a92a2ebafd",
-    "celeba/img_align_celeba_first32.tar": "1cad397873e1795f07d4fec1fd89c043ceb4c81e4f6cbef663699ad35c97f3ee",
-    "imdb/aclImdb_labeled.tar.gz": "b7666e167690cd4b615a5a720fa5062cd886ff1ca9762da660d09597e1122678",
-    "imdb/imdb_word_index.json": "027313fe9a320280f3bf0fac5baf58c4a683cf39a7ed9c3d3d3912bde4284cf6",
-    "mnist/t10k-images-idx3-ubyte.gz": "1a1a05eab793c14bb050b398624a11b0ffd1a2953baed553b1b9bd079e2a20be",
-    "mnist/t10k-labels-idx1-ubyte.gz": "b91679a0acfe4ba0e50a2437a903084cba1f5f92592b016a25a7dfd00455798b",
-    "mnist/train-images-idx3-ubyte.gz": "0b367032e93c5d0cea0925647cfdb18614af8ee15f83e6f2fc2ad904a6835971",
-    "mnist/train-labels-idx1-ubyte.gz": "1787548bbe0bff1ec2ecdc0ef292b02df999e2d1a6002d27500982c652b17203",
-    "oxford_pets/oxford_pets_3breeds_60.tar.gz": "9e2a5cfae99cd81a4c7a7617c3adac86a76976fd8dbed1bf68ab870100bca013",
-    "reuters/reuters21578.tar.gz": "006ad520a6d911d0c88ed32daa374858c21debcc67329d3ffdbb0a1cd4098d12",
-    "spa_eng/spa-eng.zip": "0c4fd7825d3d872488d38c157f784e035edab4f2ff0df25a2a208790ecb5b58f",
-}
-
 _SHA256_MEMO: dict[tuple[str, int, int], str] = {}
 
 

@@ -20,11 +20,16 @@ import numpy as np
 from dlwp_tasks.errors import DataError
 
 from .base import DataSplits, KerasFile, Sequences, fetch_keras_file, locate
-from .cache import KNOWN_SHA256, cache_root, cached_arrays, verify
+from .cache import cache_root, cached_arrays, verify
 from .text import apply_keras_conventions, tokenize
 
 ARCHIVE = "imdb/aclImdb_labeled.tar.gz"
 WORD_INDEX = "imdb/imdb_word_index.json"
+# The canonical files' public sha256 (as the shared datasets folder's SHA256SUMS lists them).
+SHA256 = {
+    ARCHIVE: "b7666e167690cd4b615a5a720fa5062cd886ff1ca9762da660d09597e1122678",
+    WORD_INDEX: "027313fe9a320280f3bf0fac5baf58c4a683cf39a7ed9c3d3d3912bde4284cf6",
+}
 KERAS_FILE = KerasFile(
     "imdb.npz", "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f", "imdb"
 )
@@ -51,7 +56,7 @@ def load_imdb(
         info = {
             "source": "data_dir",
             "files": [str(root / ARCHIVE), str(root / WORD_INDEX)],
-            "sha256": {rel: KNOWN_SHA256[rel] for rel in (ARCHIVE, WORD_INDEX)},
+            "sha256": {rel: SHA256[rel] for rel in (ARCHIVE, WORD_INDEX)},
             "notes": "encoded from aclImdb with the Keras word index; review order differs "
             "from imdb.npz",
         }
@@ -105,7 +110,7 @@ def encode_archive(archive: str | os.PathLike, word_index: dict[str, int]) -> di
 
 def _encoded(archive: Path, index_path: Path) -> dict[str, np.ndarray]:
     key = "_".join(
-        verify(path, KNOWN_SHA256[rel], "IMDB")[:16]
+        verify(path, SHA256[rel], "IMDB")[:16]
         for path, rel in ((archive, ARCHIVE), (index_path, WORD_INDEX))
     )
     return cached_arrays(

@@ -20,6 +20,12 @@ FILES = {
     "x_test": "mnist/t10k-images-idx3-ubyte.gz",
     "y_test": "mnist/t10k-labels-idx1-ubyte.gz",
 }
+SHA256 = {  # the canonical idx files' public sha256
+    FILES["x_train"]: "0b367032e93c5d0cea0925647cfdb18614af8ee15f83e6f2fc2ad904a6835971",
+    FILES["y_train"]: "1787548bbe0bff1ec2ecdc0ef292b02df999e2d1a6002d27500982c652b17203",
+    FILES["x_test"]: "1a1a05eab793c14bb050b398624a11b0ffd1a2953baed553b1b9bd079e2a20be",
+    FILES["y_test"]: "b91679a0acfe4ba0e50a2437a903084cba1f5f92592b016a25a7dfd00455798b",
+}
 KERAS_FILE = KerasFile(
     "mnist.npz", "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1", "mnist"
 )

@@ -536,7 +536,14 @@ def describe_csv(**arguments) -> list[str]:
     return describe(splits.schema) + [f"warning: {warning}" for warning in splits.warnings]
 
 
-load_csv.describe = describe_csv  # the hook `dlwp show` calls for a dataset
+def count_training_rows(**arguments) -> int:
+    """Training rows ``load_csv(**arguments)`` gives (after the test and validation splits), read without Keras."""
+    return int(load_csv(**arguments, layers=False).schema["rows"]["train"])
+
+
+# Hooks of the dataset contract: `dlwp show` describes the data, the up-front checks size a hold-out.
+load_csv.describe = describe_csv
+load_csv.count_examples = count_training_rows
 
 
 def read_rows(path: str | Path, schema: dict[str, Any], delimiter: str | None = None

@@ -16,8 +16,8 @@ import pytest
 from dlwp_cli.errors import DataError
 from dlwp_tasks.datasets import synthetic
 from dlwp_tasks.datasets.base import Sequences
+from dlwp_tasks.datasets.boston import KERAS_FILE as boston_file
 from dlwp_tasks.datasets.boston import load_boston
-from dlwp_tasks.datasets.cache import KNOWN_SHA256
 from dlwp_tasks.datasets.digits import load_digits
 from dlwp_tasks.datasets.imdb import encode_review, load_imdb, load_word_index
 from dlwp_tasks.datasets.contract import call_dataset
@@ -182,7 +182,7 @@ def test_download_path_uses_get_file_with_keras_hash(
     source = require("boston/boston_housing.npz")
 
     def fake_get_file(fname, origin, file_hash, cache_dir):
-        assert (fname, file_hash) == ("boston_housing.npz", KNOWN_SHA256["boston/boston_housing.npz"])
+        assert (fname, file_hash) == ("boston_housing.npz", boston_file.sha256)
         assert origin.endswith("/tf-keras-datasets/boston_housing.npz")
         target = Path(cache_dir) / "datasets" / fname
         target.parent.mkdir(parents=True)
