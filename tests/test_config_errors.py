@@ -19,7 +19,7 @@ CASES = {
     "missing table": (["task=csv", "task.path=nowhere.csv", "task.label=y"], ["'nowhere.csv' does not exist"]),
     "model does not fit": (["task=imdb", "model=convnet"], ["takes image inputs", "Models that fit task 'imdb'"]),
     "group typo": (["optimzer.learning_rate=0.1"], ["Did you mean 'optimizer'"]),
-    "bad table": (["task=csv", "task.path=table.csv", "task.label=z"], ["no column 'z'", "Did you mean 'y'"]),
+    "bad table": (["task=csv", "task.path=table.csv", "task.label=yy"], ["no column 'yy'", "Did you mean 'y'"]),
 }
 
 SCRIPT = """
