@@ -79,9 +79,11 @@ def pin_run_dir(overrides: list[str]) -> list[str]:
     group writes the same run folder instead of a second one."""
     if any(arg.startswith("hydra.run.dir=") for arg in overrides):
         return overrides
+    from dlwp_cli.config import catalog
     from dlwp_cli.config.compose import compose
 
-    folder = str(compose(overrides).hydra.run.dir)
+    config_dir, words = catalog.split_config_dir(overrides)
+    folder = str(compose(catalog.configure(config_dir, [w for w in words if not w.startswith("-")])).hydra.run.dir)
     return [*overrides, f"hydra.run.dir={folder}"]
 
 
