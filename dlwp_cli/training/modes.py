@@ -17,13 +17,6 @@ from typing import ClassVar, Optional
 HOLDOUT_POSITIONS = ("first", "last", "random")
 
 
-def _check_holdout(size: float, position: str) -> None:
-    if size < 0:
-        raise ValueError(f"validation_size must be 0 or more, got {size}")
-    if position not in HOLDOUT_POSITIONS:
-        raise ValueError(f"validation_from must be one of {', '.join(HOLDOUT_POSITIONS)}, got '{position}'")
-
-
 @dataclass
 class TrainerMode:
     """What every mode has: whether to score the test split, and a batch limit for debugging."""
@@ -56,19 +49,29 @@ class TrainerMode:
 
 
 @dataclass
-class Fit(TrainerMode):
-    """``model.fit`` on the training rows (optional hold-out), then ``evaluate`` on the test rows."""
+class HeldOut(TrainerMode):
+    """A mode that trains on the training rows less a hold-out, reshuffled every epoch when ``shuffle``."""
 
-    validation_size: float
-    validation_from: str
+    validation_size: float   # hold-out examples: a count, or a fraction in (0, 1); 0 = none
+    validation_from: str     # first | last | random
     shuffle: bool
-    custom_train_step: bool
-
-    backs_up_epochs: ClassVar[bool] = True
 
     def __post_init__(self):
         super().__post_init__()
-        _check_holdout(self.validation_size, self.validation_from)
+        if self.validation_size < 0:
+            raise ValueError(f"validation_size must be 0 or more, got {self.validation_size}")
+        if self.validation_from not in HOLDOUT_POSITIONS:
+            raise ValueError(f"validation_from must be one of {', '.join(HOLDOUT_POSITIONS)}, "
+                             f"got '{self.validation_from}'")
+
+
+@dataclass
+class Fit(HeldOut):
+    """``model.fit`` on the training rows (optional hold-out), then ``evaluate`` on the test rows."""
+
+    custom_train_step: bool
+
+    backs_up_epochs: ClassVar[bool] = True
 
     def build(self, ctx, data):
         """Keras's fit; under MultiWorkerMirroredStrategy, where Keras 3's fit fails, a ``strategy.run`` loop."""
@@ -111,17 +114,10 @@ class RandomBaseline(TrainerMode):
 
 
 @dataclass
-class CustomLoop(TrainerMode):
+class CustomLoop(HeldOut):
     """The book's GradientTape loop (listings 7.21-7.25), compiled with tf.function or eager."""
 
     compiled: bool
-    validation_size: float
-    validation_from: str
-    shuffle: bool
-
-    def __post_init__(self):
-        super().__post_init__()
-        _check_holdout(self.validation_size, self.validation_from)
 
     def build(self, ctx, data):
         from dlwp_cli.training.loops import custom_loop_trainee
@@ -130,20 +126,16 @@ class CustomLoop(TrainerMode):
 
 
 @dataclass
-class Scratch(TrainerMode):
+class Scratch(HeldOut):
     """Chapters 2-3 from scratch: the NaiveDense model, in-order batches, a hand-written update."""
 
     UPDATES: ClassVar[tuple[str, ...]] = ("manual_sgd", "optimizer")
 
     update: str
     compiled: bool
-    validation_size: float
-    validation_from: str
-    shuffle: bool
 
     def __post_init__(self):
         super().__post_init__()
-        _check_holdout(self.validation_size, self.validation_from)
         if self.update not in self.UPDATES:
             raise ValueError(f"update must be one of {', '.join(self.UPDATES)}, got '{self.update}'")
 
