@@ -23,13 +23,6 @@ EXAMPLES = REPO / "examples"
 CONF = "examples/conf"   # relative to the folder dlwp runs in, as a user types it
 ORCHARD = "examples/data/orchard.csv"
 
-# Known gaps (see the marks below); the marks are strict, so a fix turns them into failures to remove.
-PREDICT_USER_OPTIMIZER = ("dlwp predict (dlwp_cli.loading.load_model) does not import the module of the run's "
-                          "optimizer._target_, so Keras cannot deserialize my_optimizers.ClippedSGD from "
-                          "model.keras (TypeError: Could not locate class 'ClippedSGD', exit status 1)")
-DATA_ERRORS_AFTER_START = ("the CSV is read only after Hydra created the run folder: the error comes as a "
-                           "'dlwp data error' with exit status 1 and the folder left behind")
-
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory) -> Path:
@@ -121,7 +114,6 @@ def test_mine_trains_on_the_table(mine):
     assert config["task"]["name"] == "orchard"
 
 
-@pytest.mark.xfail(reason=PREDICT_USER_OPTIMIZER, strict=True)
 def test_predict_answers_one_line_per_row(kit, env, mine):
     rows = data_rows(kit / ORCHARD)
     out = kit / "out.csv"
@@ -163,6 +155,17 @@ def test_user_dataset_model_and_optimizer(kit, env):
                                    "momentum": 0.9}
 
 
+def test_user_trainer_mode(kit, env):
+    run_dir = kit / "runs" / "warmup"
+    ok(dlwp(kit, env, "run", "-cd", CONF, "task=moons", "model=resmlp", "trainer=warmup_fit", "epochs=2",
+            "trainer.warmup_epochs=4", "output.console=false", f"hydra.run.dir={run_dir}"))
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["warmup"] == {"epochs": 4, "learning_rate": 0.001}
+    assert len(metrics["history"]["loss"]) == 2 and "accuracy" in metrics["test"]
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert config["trainer"]["_target_"] == "my_trainers.WarmupFit" and config["trainer"]["validation_size"] == 0
+
+
 # -- bad tables: exit status 2, a message naming the problem, no run folder -----------------------------
 
 BAD = {
@@ -199,11 +202,7 @@ def test_bad_table_message(bad_runs, case):
         assert part in message, message[-2000:]
 
 
-@pytest.mark.parametrize("case", [
-    "missing_file",
-    *(pytest.param(case, marks=pytest.mark.xfail(reason=DATA_ERRORS_AFTER_START, strict=True))
-      for case in ("ragged_row", "unknown_label", "one_class", "empty_file")),
-])
+@pytest.mark.parametrize("case", list(BAD))
 def test_bad_table_stops_before_training(bad_runs, case):
     result, run_dir = bad_runs[case]
     assert result.returncode == 2, one_line(result.stderr)[-2000:]

@@ -115,7 +115,7 @@ def predict_command(run_dir: str, inputs: list[str], output: str | None = None, 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from dlwp_cli.loading import load_model
 
-    model = load_model(run)
+    model = load_model(run, compile=False)  # answers need no optimizer
     outputs = model.predict(x, verbose=0)
     rows = answers(outputs, task.get("head") or {}, metrics.get("class_names"), top)
     for name, row in zip(names, rows):
