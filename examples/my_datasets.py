@@ -1,8 +1,8 @@
 """A dataset of one's own: ``task.dataset._target_: my_datasets.two_moons`` (see conf/task/moons.yaml).
 
-A dataset is a callable: the YAML node's other keys are its arguments, and it may also take ``seed`` (the
-run's seed), ``data_dir``, ``download`` and ``limit`` (a smoke run's row cap), which dlwp passes when the
-signature names them and the node does not set them. It returns a ``DataSplits`` (or Keras's
+A dataset is a callable: the YAML node's other keys are its arguments (``seed: ${seed}`` there hands it the
+run's seed). It may also take ``data_dir``, ``download`` and ``limit`` (a smoke run's row cap), which dlwp
+passes when the signature names them and the node does not set them; ``task.synthetic`` also gets ``seed``. It returns a ``DataSplits`` (or Keras's
 ``((x_train, y_train), (x_test, y_test))``). NumPy only.
 """
 

@@ -89,3 +89,21 @@ def test_regression_reports_mae_in_the_targets_units(tmp_path):
     assert "baselines" in metrics and not metrics["baselines"]  # no chance level for regression
     capped = float(np.mean(np.abs([0.1, 3.0, 40.0])))  # the scale of the target, in kg
     assert 0 < metrics["test"]["mae"] < 10 * capped
+
+
+def test_predict_on_an_array_task_takes_raw_npy_examples(tmp_path, capsys):
+    """digits: raw 8x8 images in a .npy, prepared as the run prepared its training arrays (features.json)."""
+    from dlwp_tasks.datasets.digits import load_digits
+
+    cfg = compose_validated(["task=digits", "epochs=2", "output.console=false", "output.plots=false",
+                             "output.tensorboard=false"])
+    pipeline.run(cfg, tmp_path / "run", choices={})
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    raw = load_digits(test_fraction=0.25).x_test[:10]
+    np.save(tmp_path / "digits.npy", raw)
+    capsys.readouterr()
+    assert predict_command(str(tmp_path / "run"), [str(tmp_path / "digits.npy")]) == 0
+    printed = [line.split("\t") for line in capsys.readouterr().out.strip().splitlines()]
+    assert [fields[0] for fields in printed] == [f"{tmp_path / 'digits.npy'}[{i}]" for i in range(10)]
+    assert [int(fields[1]) for fields in printed] == metrics["predictions"]["predicted"]
+    np.testing.assert_allclose([float(f[2]) for f in printed], metrics["predictions"]["probability"], rtol=1e-4)

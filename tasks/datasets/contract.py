@@ -1,9 +1,11 @@
 """Calling a dataset: ``task.dataset._target_`` names a callable, the rest of the node are its arguments.
 
 The callable returns a :class:`DataSplits` (or Keras's ``((x_train, y_train), (x_test, y_test))``). It may
-also take any of the run's context arguments: ``data_dir`` and ``download`` (where to find its files),
-``seed`` (the run's seed) and ``limit`` (smoke runs: read at most this many rows per split); each is passed
-only when its signature names it (or takes ``**kwargs``) and the node does not set it.
+also take the run's context arguments: ``data_dir`` and ``download`` (where to find its files), ``limit``
+(smoke runs of a task without synthetic data: read at most this many rows per split) and, for
+``task.synthetic``, ``seed`` (the run's seed; a real dataset that should follow it says ``seed: ${seed}`` in
+its node). Each is passed only when the signature names it (or takes ``**kwargs``) and the node does not
+set it.
 """
 
 from __future__ import annotations
