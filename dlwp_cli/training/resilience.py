@@ -47,12 +47,14 @@ class FiniteLossGuard(keras.callbacks.Callback):
 
 class EpochBackup(keras.callbacks.BackupAndRestore):
     """Keras's BackupAndRestore, saving at epoch ends only and keeping the backup after training
-    (the pipeline removes it once the run folder is complete)."""
+    (the pipeline removes it once the run folder is complete). ``double_checkpoint`` keeps the previous
+    epoch's backup until the new one is written, so a kill during a save falls back to it."""
 
     async_safe = True  # no per-batch work, so Keras need not wait for each step's logs
 
     def __init__(self, backup_dir: Path):
-        super().__init__(backup_dir=str(backup_dir), save_freq="epoch", delete_checkpoint=False)
+        super().__init__(backup_dir=str(backup_dir), save_freq="epoch", double_checkpoint=True,
+                         delete_checkpoint=False)
 
 
 class EpochHistoryLog(keras.callbacks.Callback):
