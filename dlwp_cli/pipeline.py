@@ -14,47 +14,22 @@ from omegaconf import DictConfig, OmegaConf
 
 from dlwp_cli import console, plots, run_folder, targets
 from dlwp_cli.baselines import is_classification, trivial_baselines
-from dlwp_cli.config.validate import model_class, trainer_mode
-from dlwp_cli.errors import ConfigError
+from dlwp_cli.config.validate import trainer_mode
+from dlwp_cli.data import describe_data, load_data, prepare_data, resolve_task
 from dlwp_cli.training import callbacks as run_callbacks
-from dlwp_cli.training.common import best_epoch
-from dlwp_cli.training.features import Prepared, apply_transforms, choose_input_kind, prepare
+from dlwp_cli.training.common import Context, best_epoch
+from dlwp_cli.training.features import Prepared
 from dlwp_cli.training.inputs import make_dataset
 from dlwp_cli.training.modeling import body_parameters, steps_per_execution
 from dlwp_cli.training.resilience import BACKUP, EpochHistoryLog, remove_backups, resilience_callbacks
 from dlwp_cli.training.runtime import precision_policy, scale_for_replicas
 from dlwp_cli.training.strategy import describe, make_strategy
-from dlwp_cli.training.common import Context
-from dlwp_tasks.datasets.contract import call_dataset, parameters, resolve_target
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
-
-
-SMOKE_ROWS = 8  # rows per split a smoke run reads from a user-data task's own file
-
-
-def dataset_parameters(target: str) -> set[str]:
-    names, any_keyword = parameters(resolve_target(target))
-    return names | ({"limit"} if any_keyword else set())
-
-
-def load_data(cfg: DictConfig):
-    """The task's dataset: real files, or random data of the real shapes when source=synthetic."""
-    if cfg.source == "synthetic" and cfg.task.synthetic is not None:
-        return call_dataset(OmegaConf.to_container(cfg.task.synthetic), seed=int(cfg.seed))
-    # The real data's own split seeds stay fixed (Boston's 113, digits' 0): a dataset that should follow the
-    # run's seed says so in its node (csv: seed: ${seed}).
-    context = {"data_dir": cfg.data_dir, "download": cfg.download}
-    if cfg.source == "synthetic":  # a user-data task has no stand-in: read a few rows of the user's own data
-        if "limit" not in dataset_parameters(cfg.task.dataset._target_):
-            raise ConfigError(f"Task '{cfg.task.name}' has no synthetic data (task.synthetic is null) and its "
-                              "dataset cannot read a few rows only (no 'limit' argument): run it with source=real.")
-        context["limit"] = SMOKE_ROWS
-    return call_dataset(OmegaConf.to_container(cfg.task.dataset), **context)
 
 
 def predict_samples(model, data: Prepared, cfg: DictConfig) -> dict:
@@ -123,20 +98,6 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
         return _run(cfg, Path(scratch), choices, strategy)
 
 
-def describe_data(cfg: DictConfig, splits, run_dir: Path, show: bool) -> None:
-    """Save the dataset's schema (schema.json) and say its decisions and warnings on the console."""
-    if splits.schema is not None:
-        run_folder.write_json(run_dir / run_folder.SCHEMA, splits.schema)
-    if not show:
-        return
-    if splits.problem:
-        classes = f", {len(splits.class_names)} classes" if splits.class_names else ""
-        console.console.print(f"problem: {splits.problem}{classes} (head: {cfg.task.head.units} "
-                              f"{cfg.task.head.activation or 'linear'}, loss {cfg.task.loss})")
-    for warning in splits.warnings:
-        console.console.print(f"[yellow]warning:[/] {warning}")
-
-
 def write_artifacts(cfg: DictConfig, run_dir: Path, metrics: dict, model) -> None:
     """model.keras, the HParams summary and the curves, as the output settings ask."""
     if model is not None and cfg.output.save_model:
@@ -151,39 +112,6 @@ def write_artifacts(cfg: DictConfig, run_dir: Path, metrics: dict, model) -> Non
         validated = [k for k in curves if k.startswith("val_") and k != "val_loss"] + ["val_loss"]
         if curves and validated[0] in curves:
             plots.plot_cv_curve(curves, validated[0], run_dir / run_folder.CV_PLOT)
-
-
-def head_from_data(splits) -> dict:
-    """Head, loss, labels and metrics of a task with ``labels: auto``, by the dataset's problem type:
-    sigmoid for two classes, softmax for more, linear for regression (as the book's tasks)."""
-    if splits.problem == "regression":
-        return {"head": {"units": 1, "activation": None}, "loss": "mse", "labels": "value", "metrics": ["mae"]}
-    if splits.problem != "classification" or not splits.class_names:
-        raise ConfigError("A task with labels: auto needs a dataset that says its problem (classification with "
-                          "class names, or regression); this one did not. Set task.head, task.loss and task.labels.")
-    classes = len(splits.class_names)
-    if classes == 2:
-        return {"head": {"units": 1, "activation": "sigmoid"}, "loss": "binary_crossentropy", "labels": "value",
-                "metrics": ["accuracy"]}
-    return {"head": {"units": classes, "activation": "softmax"}, "loss": "sparse_categorical_crossentropy",
-            "labels": "index", "metrics": ["accuracy"]}
-
-
-def resolve_task(cfg: DictConfig, splits) -> DictConfig:
-    """The config with the task's head, loss, labels and metrics filled in from the data (``labels: auto``)."""
-    resolved = OmegaConf.merge(cfg, {"task": head_from_data(splits)})
-    OmegaConf.set_readonly(resolved, True)
-    return resolved
-
-
-def prepare_data(cfg: DictConfig, splits):
-    """(model-ready data, input kind) for the task, with the run's transforms applied."""
-    kind = (choose_input_kind(cfg.task.input_kinds, model_class(cfg.model._target_).input_kinds)
-            if trainer_mode(cfg).trains_model else cfg.task.input_kinds[0])
-    try:
-        return apply_transforms(prepare(splits, cfg.task, kind), cfg.transforms, int(cfg.seed)), kind
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
 
 
 def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict:

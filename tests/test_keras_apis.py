@@ -7,6 +7,7 @@ import pytest
 
 from dlwp_cli import pipeline
 from dlwp_cli.config.compose import compose_validated
+from dlwp_cli.data import load_data
 from dlwp_tasks.models.dense import DenseNet
 from dlwp_tasks.models.head import Head
 
@@ -62,7 +63,7 @@ def test_early_stopping_and_best_checkpoint(tmp_path):
     from dlwp_cli.training.inputs import make_dataset
 
     cfg = compose_validated(FAST)
-    data = prepare(pipeline.load_data(cfg), cfg.task, "vector")
+    data = prepare(load_data(cfg), cfg.task, "vector")
     _, val_idx = holdout_indices(len(data.y_train), 300, "first")
     scores = checkpoint.evaluate(make_dataset(data.x_train, data.y_train, data, 32, indices=val_idx), verbose=0,
                                  return_dict=True)
