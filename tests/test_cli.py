@@ -27,6 +27,21 @@ def test_help_and_list_do_not_import_tensorflow(tmp_path):
     assert "ch04/imdb_dense_final" in result.stdout
 
 
+def test_every_verb_is_in_help_and_its_help_imports_no_tensorflow(tmp_path):
+    code = ("import sys\nfrom dlwp_cli.main import main\n"
+            "for words in (['run', '--help'], ['list', '--help'], ['show', '--help'], ['report', '--help'],\n"
+            "              ['launch', '--help'], ['predict', '--help'], ['--help']):\n"
+            "    try:\n        main(words)\n    except SystemExit:\n        pass\n"
+            "print('checked')\n"
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow imported'")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "checked" in result.stdout
+    for usage in ("dlwp run [OVERRIDES...]", "dlwp predict RUN_DIR INPUT... [--output FILE] [--top K]",
+                  "dlwp launch --workers N", "usage: dlwp predict"):
+        assert usage in result.stdout, usage
+
+
 def test_list_one_group(tmp_path):
     result = dlwp("list", "task", cwd=tmp_path)
     assert result.returncode == 0
