@@ -188,7 +188,8 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
     if result.model is not None:
         metrics["parameters"] = body_parameters(result.model, data)
     write_artifacts(cfg, run_dir, metrics, result.model)
-    checks = [targets.check(OmegaConf.to_container(t), metrics) for t in cfg.targets]
+    checks = [targets.check(OmegaConf.to_container(t), metrics, synthetic=cfg.source == "synthetic")
+              for t in cfg.targets]
     metrics["targets"] = checks
     metrics["timings"] = {"data_s": data_s, **result.timings, "total_s": time.perf_counter() - started}
     run_folder.write_json(run_dir / run_folder.METRICS, metrics)

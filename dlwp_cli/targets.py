@@ -27,11 +27,19 @@ def lookup(metrics: dict, path: str) -> float | None:
     return float(node) if isinstance(node, (int, float)) and not isinstance(node, bool) else None
 
 
-def check(target: dict, metrics: dict) -> dict:
-    """``target`` plus the measured value, the delta to the book, and whether it is inside the band."""
+SYNTHETIC = "n/a (synthetic)"
+
+
+def check(target: dict, metrics: dict, synthetic: bool = False) -> dict:
+    """``target`` plus the measured value, the delta to the book, and whether it is inside the band. A run on
+    synthetic data (``source=synthetic``, smoke runs) is never compared: its ``in_band`` is None and its
+    ``comparison`` says so."""
     measured = lookup(metrics, target["metric"])
     band = target.get("band")
     result = dict(target, measured=measured, delta=None, in_band=None)
+    if synthetic:
+        result["comparison"] = SYNTHETIC
+        return result
     if measured is not None:
         if target.get("book") is not None:
             result["delta"] = measured - float(target["book"])

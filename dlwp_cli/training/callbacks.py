@@ -98,11 +98,14 @@ def flat_hparams(cfg: DictConfig) -> dict:
 
 
 def log_hparams(log_dir: Path, cfg: DictConfig, final_metrics: dict) -> None:
-    """Write the run's hyperparameters and final metrics where TensorBoard's HParams plugin finds them."""
+    """Write the run's hyperparameters and final metrics where TensorBoard's HParams plugin finds them.
+
+    Each run is a session group of its own: its trial id is its run folder (the jobs of a sweep share their
+    name, not their folder)."""
     from tensorboard.plugins.hparams import api as hp
 
     with tf.summary.create_file_writer(str(log_dir)).as_default():
-        hp.hparams(flat_hparams(cfg), trial_id=str(cfg.name))
+        hp.hparams(flat_hparams(cfg), trial_id=str(Path(log_dir).resolve().parent))
         for name, value in final_metrics.items():
             tf.summary.scalar(name, float(value), step=int(cfg.epochs))
 

@@ -93,14 +93,16 @@ def extract_tar_safely(archive: str | os.PathLike, dest: str | os.PathLike) -> P
 
 
 def cached_arrays(
-    key_dir: str | os.PathLike, name: str, build_fn: Callable[[], dict[str, np.ndarray]]
+    key_dir: str | os.PathLike, name: str, build_fn: Callable[[], dict[str, np.ndarray]], version: int
 ) -> dict[str, np.ndarray]:
-    """Load ``<key_dir>/<name>.npz``, or build it with ``build_fn`` and save it atomically.
+    """Load ``<key_dir>/<name>-v<version>.npz``, or build it with ``build_fn`` and save it atomically.
 
-    An unreadable cache file is rebuilt. Arrays must not need pickling.
+    ``key_dir`` is keyed by the source files' hashes and ``version`` is the parser's: bump it whenever
+    ``build_fn`` changes what it builds, so no stale arrays are reused. An unreadable cache file is rebuilt.
+    Arrays must not need pickling.
     """
     key_dir = Path(key_dir)
-    path = key_dir / f"{name}.npz"
+    path = key_dir / f"{name}-v{version}.npz"
     if path.is_file():
         try:
             with np.load(path, allow_pickle=False) as npz:

@@ -26,6 +26,7 @@ from .text import apply_keras_conventions, tokenize
 ARCHIVE = "imdb/aclImdb_labeled.tar.gz"
 WORD_INDEX = "imdb/imdb_word_index.json"
 # The canonical files' public sha256 (as the shared datasets folder's SHA256SUMS lists them).
+PARSER_VERSION = 1  # of encode_archive: bump it when the encoded arrays change, so caches are rebuilt
 SHA256 = {
     ARCHIVE: "b7666e167690cd4b615a5a720fa5062cd886ff1ca9762da660d09597e1122678",
     WORD_INDEX: "027313fe9a320280f3bf0fac5baf58c4a683cf39a7ed9c3d3d3912bde4284cf6",
@@ -117,6 +118,7 @@ def _encoded(archive: Path, index_path: Path) -> dict[str, np.ndarray]:
         cache_root() / "imdb" / key,
         "encoded",
         lambda: encode_archive(archive, load_word_index(index_path)),
+        version=PARSER_VERSION,
     )
 
 

@@ -22,6 +22,7 @@ from .cache import cached_arrays, dataset_cache_dir, verify
 from .text import apply_keras_conventions, rank_by_frequency, tokenize
 
 ARCHIVE = "reuters/reuters21578.tar.gz"
+PARSER_VERSION = 1  # of rebuild_raw: bump it when the rebuilt arrays change, so caches are rebuilt
 SHA256 = {ARCHIVE: "006ad520a6d911d0c88ed32daa374858c21debcc67329d3ffdbb0a1cd4098d12"}  # public sha256
 KERAS_FILE = KerasFile(
     "reuters.npz", "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916", "reuters"
@@ -125,7 +126,8 @@ def rebuild_raw(archive: str | os.PathLike) -> dict[str, np.ndarray]:
 
 def _rebuilt(archive: Path) -> dict[str, np.ndarray]:
     sha256 = verify(archive, SHA256[ARCHIVE], "Reuters")
-    return cached_arrays(dataset_cache_dir("reuters", sha256), "raw", lambda: rebuild_raw(archive))
+    return cached_arrays(dataset_cache_dir("reuters", sha256), "raw", lambda: rebuild_raw(archive),
+                         version=PARSER_VERSION)
 
 
 def _up_to_close(text: str, start: int) -> str:

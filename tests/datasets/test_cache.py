@@ -111,18 +111,21 @@ def test_cached_arrays_builds_once(tmp_path: Path) -> None:
         calls.append(1)
         return {"a": np.arange(5, dtype=np.int32), "names": np.asarray(["x", "yz"])}
 
-    first = cached_arrays(tmp_path / "key", "raw", build)
-    second = cached_arrays(tmp_path / "key", "raw", lambda: pytest.fail("cache not used"))
+    first = cached_arrays(tmp_path / "key", "raw", build, version=1)
+    second = cached_arrays(tmp_path / "key", "raw", lambda: pytest.fail("cache not used"), version=1)
     assert len(calls) == 1
     np.testing.assert_array_equal(first["a"], second["a"])
     assert second["names"].tolist() == ["x", "yz"]
-    assert [p.name for p in (tmp_path / "key").iterdir()] == ["raw.npz"]  # no temp file left
+    assert [p.name for p in (tmp_path / "key").iterdir()] == ["raw-v1.npz"]  # no temp file left
+    # A new parser version never reuses the old arrays.
+    cached_arrays(tmp_path / "key", "raw", build, version=2)
+    assert len(calls) == 2 and sorted(p.name for p in (tmp_path / "key").iterdir()) == ["raw-v1.npz", "raw-v2.npz"]
 
 
 def test_cached_arrays_rebuilds_an_unreadable_file(tmp_path: Path) -> None:
-    (tmp_path / "raw.npz").write_bytes(b"garbage")
-    arrays = cached_arrays(tmp_path, "raw", lambda: {"a": np.ones(3)})
-    again = cached_arrays(tmp_path, "raw", lambda: pytest.fail("cache not used"))
+    (tmp_path / "raw-v1.npz").write_bytes(b"garbage")
+    arrays = cached_arrays(tmp_path, "raw", lambda: {"a": np.ones(3)}, version=1)
+    again = cached_arrays(tmp_path, "raw", lambda: pytest.fail("cache not used"), version=1)
     np.testing.assert_array_equal(again["a"], arrays["a"])
 
 
@@ -133,7 +136,7 @@ def test_reuters_second_load_comes_from_cache(
     again = reuters.load_reuters(data_dir=shared_datasets, download=False)
     np.testing.assert_array_equal(again.x_train.values, reuters_splits.x_train.values)
     np.testing.assert_array_equal(again.y_test, reuters_splits.y_test)
-    assert list(use_session_cache.glob("reuters/*/raw.npz"))
+    assert list(use_session_cache.glob(f"reuters/*/raw-v{reuters.PARSER_VERSION}.npz"))
 
 
 def test_imdb_second_load_comes_from_cache(
