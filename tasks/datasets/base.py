@@ -123,6 +123,7 @@ class KerasFile:
     fname: str
     sha256: str
     folder: str
+    pickled: bool = False   # its arrays need pickle: only the canonical file is ever loaded
 
     @property
     def origin(self) -> str:
@@ -158,22 +159,26 @@ def fetch_keras_file(
     """Find or download a Keras dataset file; return its path and where it came from.
 
     Looks for ``<data_dir>/<folder>/<fname>``, then ``<keras_home>/datasets/<fname>``,
-    checking Keras's sha256, then downloads when ``download`` is true (a corrupt
-    cached copy is downloaded again, as ``get_file`` does). ``expected``
-    names the project's own layout for the error message.
+    then downloads when ``download`` is true (a cached copy of another sha256 is
+    downloaded again, as ``get_file`` does). A file of another sha256 is used as it is
+    (the caller records it as non-canonical), except one that needs pickle, which is
+    refused. ``expected`` names the project's own layout for the error message.
     """
     root = data_dir_of(data_dir)
     if root is not None:
         candidate = root / keras_file.folder / keras_file.fname
         if candidate.is_file():
-            verify(candidate, keras_file.sha256, title)
+            if keras_file.pickled:
+                verify(candidate, keras_file.sha256, title)
             return candidate, "data_dir"
     cached = keras_home() / "datasets" / keras_file.fname
     if cached.is_file():
         if sha256_of(cached) == keras_file.sha256:
             return cached, "keras-cache"
-        if not download:
-            verify(cached, keras_file.sha256, title)
+        if not download:  # offline: another version is used (with a warning), unless it needs pickle
+            if keras_file.pickled:
+                verify(cached, keras_file.sha256, title)
+            return cached, "keras-cache"
     if not download:
         raise missing_data_error(title, expected, keras_file, root)
     try:

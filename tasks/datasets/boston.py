@@ -8,10 +8,14 @@ only to reproduce the book's K-fold regression example.
 from __future__ import annotations
 
 import os
+import zipfile
 
 import numpy as np
 
+from dlwp_tasks.errors import DataError
+
 from .base import DataSplits, KerasFile, fetch_keras_file
+from .cache import file_record, non_canonical_warnings
 
 KERAS_FILE = KerasFile(
     "boston_housing.npz",
@@ -26,11 +30,17 @@ def load_boston(
     """404 train and 102 test rows: float64 (N, 13) features and float64 prices in k$."""
     expected = [f"{KERAS_FILE.folder}/{KERAS_FILE.fname}"]
     path, source = fetch_keras_file("Boston housing", KERAS_FILE, expected, data_dir, download)
-    with np.load(path, allow_pickle=False) as npz:
-        x, y = npz["x"], npz["y"]
+    records = [file_record(path, KERAS_FILE.sha256)]
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            x, y = npz["x"], npz["y"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise DataError(f"Boston housing: {path} is not a readable boston_housing.npz ({err}). Its sha256 is "
+                        f"{records[0]['sha256']}; the canonical file's is {KERAS_FILE.sha256}. Replace it, or "
+                        "point data_dir (or DLWP_DATA_DIR) at a good copy.") from None
     order = np.arange(len(x))
     np.random.RandomState(seed).shuffle(order)
     x, y = x[order], y[order]
     cut = int(len(x) * 0.8)
-    info = {"source": source, "files": [str(path)], "sha256": {KERAS_FILE.fname: KERAS_FILE.sha256}}
-    return DataSplits(x[:cut], y[:cut], x[cut:], y[cut:], info=info)
+    return DataSplits(x[:cut], y[:cut], x[cut:], y[cut:], info={"source": source, "files": records},
+                      warnings=non_canonical_warnings("Boston housing", records))

@@ -63,6 +63,19 @@ def verify(path: str | os.PathLike, expected_sha256: str, name: str) -> str:
     return actual
 
 
+def file_record(path: str | os.PathLike, expected_sha256: str) -> dict:
+    """What ``data.files`` records of a file: its path, its sha256, and whether that differs from the
+    canonical file's (a different version or a local edit: used as it is, with a warning)."""
+    actual = sha256_of(path)
+    return {"path": str(path), "sha256": actual, "non_canonical": actual != expected_sha256}
+
+
+def non_canonical_warnings(title: str, records: list[dict]) -> list[str]:
+    """One warning per non-canonical file, naming it and its hash."""
+    return [f"{title}: {r['path']} is not the canonical file (its sha256 is {r['sha256']}); it is used as it "
+            "is, and data.files in metrics.json marks it non_canonical." for r in records if r["non_canonical"]]
+
+
 def extract_tar_safely(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
     """Extract ``archive`` into ``dest`` (e.g. ``dataset_cache_dir(...)``) and return ``dest``.
 

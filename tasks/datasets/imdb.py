@@ -20,7 +20,7 @@ import numpy as np
 from dlwp_tasks.errors import DataError
 
 from .base import DataSplits, KerasFile, Sequences, fetch_keras_file, locate
-from .cache import cache_root, cached_arrays, verify
+from .cache import cache_root, cached_arrays, file_record, non_canonical_warnings
 from .text import apply_keras_conventions, tokenize
 
 ARCHIVE = "imdb/aclImdb_labeled.tar.gz"
@@ -32,7 +32,7 @@ SHA256 = {
     WORD_INDEX: "027313fe9a320280f3bf0fac5baf58c4a683cf39a7ed9c3d3d3912bde4284cf6",
 }
 KERAS_FILE = KerasFile(
-    "imdb.npz", "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f", "imdb"
+    "imdb.npz", "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f", "imdb", pickled=True
 )
 SPLITS = ("train", "test")
 LABELS = {"pos": 1, "neg": 0}
@@ -49,27 +49,28 @@ def load_imdb(
     """25,000 train and 25,000 test reviews as ``Sequences``, int64 labels (0 neg, 1 pos)."""
     root = locate([ARCHIVE, WORD_INDEX], data_dir)
     if root is not None:
-        raw = _encoded(root / ARCHIVE, root / WORD_INDEX)
+        records = [file_record(root / rel, SHA256[rel]) for rel in (ARCHIVE, WORD_INDEX)]
+        raw = _encoded(root / ARCHIVE, root / WORD_INDEX, [r["sha256"] for r in records])
         parts = [
             (Sequences(raw[f"{s}_values"], raw[f"{s}_offsets"]), raw[f"{s}_labels"])
             for s in SPLITS
         ]
         info = {
             "source": "data_dir",
-            "files": [str(root / ARCHIVE), str(root / WORD_INDEX)],
-            "sha256": {rel: SHA256[rel] for rel in (ARCHIVE, WORD_INDEX)},
+            "files": records,
             "notes": "encoded from aclImdb with the Keras word index; review order differs "
             "from imdb.npz",
         }
     else:
         path, source = fetch_keras_file("IMDB", KERAS_FILE, [ARCHIVE, WORD_INDEX], data_dir, download)
         parts = _read_keras_npz(path)
-        info = {"source": source, "files": [str(path)], "sha256": {KERAS_FILE.fname: KERAS_FILE.sha256}}
+        records = [file_record(path, KERAS_FILE.sha256)]
+        info = {"source": source, "files": records}
     (x_train, y_train), (x_test, y_test) = apply_keras_conventions(
         parts, seed=seed, num_words=num_words, skip_top=skip_top, maxlen=maxlen
     )
     info["num_words"] = num_words
-    return DataSplits(x_train, y_train, x_test, y_test, info=info)
+    return DataSplits(x_train, y_train, x_test, y_test, info=info, warnings=non_canonical_warnings("IMDB", records))
 
 
 def load_word_index(path: str | os.PathLike) -> dict[str, int]:
@@ -109,11 +110,9 @@ def encode_archive(archive: str | os.PathLike, word_index: dict[str, int]) -> di
     return arrays
 
 
-def _encoded(archive: Path, index_path: Path) -> dict[str, np.ndarray]:
-    key = "_".join(
-        verify(path, SHA256[rel], "IMDB")[:16]
-        for path, rel in ((archive, ARCHIVE), (index_path, WORD_INDEX))
-    )
+def _encoded(archive: Path, index_path: Path, sha256s: list[str]) -> dict[str, np.ndarray]:
+    """The encoded reviews, cached under the files' own hashes (a non-canonical copy gets its own entry)."""
+    key = "_".join(sha[:16] for sha in sha256s)
     return cached_arrays(
         cache_root() / "imdb" / key,
         "encoded",
@@ -123,7 +122,7 @@ def _encoded(archive: Path, index_path: Path) -> dict[str, np.ndarray]:
 
 
 def _read_keras_npz(path: Path) -> list[tuple[Sequences, np.ndarray]]:
-    # The arrays are pickled lists; loading is safe because the file matched Keras's sha256.
+    # The arrays are pickled lists; loading is safe because only the canonical file gets here (pickled=True).
     with np.load(path, allow_pickle=True) as npz:
         return [
             (Sequences.from_lists(npz[f"x_{s}"]), npz[f"y_{s}"].astype(np.int64)) for s in SPLITS

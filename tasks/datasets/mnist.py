@@ -12,7 +12,7 @@ import numpy as np
 from dlwp_tasks.errors import DataError
 
 from .base import DataSplits, KerasFile, fetch_keras_file, locate
-from .cache import sha256_of
+from .cache import file_record, non_canonical_warnings
 
 FILES = {
     "x_train": "mnist/train-images-idx3-ubyte.gz",
@@ -48,17 +48,15 @@ def load_mnist(data_dir: str | os.PathLike | None = None, download: bool = True)
                     "numbers of records; replace them with the canonical files, or point "
                     "data_dir (or DLWP_DATA_DIR) at a good copy."
                 )
-        info = {
-            "source": "data_dir",
-            "files": [str(p) for p in paths.values()],
-            "sha256": {rel: sha256_of(root / rel) for rel in FILES.values()},
-        }
-        return DataSplits(**arrays, info=info)
+        records = [file_record(root / rel, SHA256[rel]) for rel in FILES.values()]
+        return DataSplits(**arrays, info={"source": "data_dir", "files": records},
+                          warnings=non_canonical_warnings("MNIST", records))
     path, source = fetch_keras_file("MNIST", KERAS_FILE, list(FILES.values()), data_dir, download)
     with np.load(path, allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in FILES}
-    info = {"source": source, "files": [str(path)], "sha256": {KERAS_FILE.fname: KERAS_FILE.sha256}}
-    return DataSplits(**arrays, info=info)
+    records = [file_record(path, KERAS_FILE.sha256)]
+    return DataSplits(**arrays, info={"source": source, "files": records},
+                      warnings=non_canonical_warnings("MNIST", records))
 
 
 def read_idx(path: str | os.PathLike, magic: int) -> np.ndarray:

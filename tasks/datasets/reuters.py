@@ -18,14 +18,14 @@ import numpy as np
 from dlwp_tasks.errors import DataError
 
 from .base import DataSplits, KerasFile, Sequences, fetch_keras_file, locate
-from .cache import cached_arrays, dataset_cache_dir, verify
+from .cache import cached_arrays, dataset_cache_dir, file_record, non_canonical_warnings, sha256_of
 from .text import apply_keras_conventions, rank_by_frequency, tokenize
 
 ARCHIVE = "reuters/reuters21578.tar.gz"
 PARSER_VERSION = 1  # of rebuild_raw: bump it when the rebuilt arrays change, so caches are rebuilt
 SHA256 = {ARCHIVE: "006ad520a6d911d0c88ed32daa374858c21debcc67329d3ffdbb0a1cd4098d12"}  # public sha256
 KERAS_FILE = KerasFile(
-    "reuters.npz", "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916", "reuters"
+    "reuters.npz", "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916", "reuters", pickled=True
 )
 MIN_WIRES_PER_TOPIC = 15
 
@@ -44,21 +44,22 @@ def load_reuters(
     if root is not None:
         raw = _rebuilt(root / ARCHIVE)
         x, y = Sequences(raw["values"], raw["offsets"]), raw["labels"]
-        info = {"source": "data_dir", "files": [str(root / ARCHIVE)]}
-        info["sha256"] = {ARCHIVE: SHA256[ARCHIVE]}
+        records = [file_record(root / ARCHIVE, SHA256[ARCHIVE])]
+        info = {"source": "data_dir", "files": records}
         info["notes"] = "rebuilt from Reuters-21578; rare word ids can differ by a few ranks"
     else:
         path, source = fetch_keras_file("Reuters", KERAS_FILE, [ARCHIVE], data_dir, download)
         x, y = _read_keras_npz(path)
-        info = {"source": source, "files": [str(path)]}
-        info["sha256"] = {KERAS_FILE.fname: KERAS_FILE.sha256}
+        records = [file_record(path, KERAS_FILE.sha256)]
+        info = {"source": source, "files": records}
     [(x, y)] = apply_keras_conventions(
         [(x, y)], seed=seed, num_words=num_words, skip_top=skip_top, maxlen=maxlen
     )
     cut = int(len(x) * (1 - test_split))
     head, tail = np.arange(cut), np.arange(cut, len(x))
     info["num_words"] = num_words
-    return DataSplits(x.take(head), y[:cut], x.take(tail), y[cut:], info=info)
+    return DataSplits(x.take(head), y[:cut], x.take(tail), y[cut:], info=info,
+                      warnings=non_canonical_warnings("Reuters", records))
 
 
 def reuters_label_names(data_dir: str | os.PathLike | None = None) -> list[str]:
@@ -125,8 +126,8 @@ def rebuild_raw(archive: str | os.PathLike) -> dict[str, np.ndarray]:
 
 
 def _rebuilt(archive: Path) -> dict[str, np.ndarray]:
-    sha256 = verify(archive, SHA256[ARCHIVE], "Reuters")
-    return cached_arrays(dataset_cache_dir("reuters", sha256), "raw", lambda: rebuild_raw(archive),
+    """The rebuilt arrays, cached under the archive's own hash (a non-canonical copy gets its own entry)."""
+    return cached_arrays(dataset_cache_dir("reuters", sha256_of(archive)), "raw", lambda: rebuild_raw(archive),
                          version=PARSER_VERSION)
 
 
@@ -137,6 +138,6 @@ def _up_to_close(text: str, start: int) -> str:
 
 
 def _read_keras_npz(path: Path) -> tuple[Sequences, np.ndarray]:
-    # The arrays are pickled lists; loading is safe because the file matched Keras's sha256.
+    # The arrays are pickled lists; loading is safe because only the canonical file gets here (pickled=True).
     with np.load(path, allow_pickle=True) as npz:
         return Sequences.from_lists(npz["x"]), npz["y"].astype(np.int64)

@@ -518,7 +518,7 @@ def load_csv(path: str | Path, label: str, problem: str = "auto", test_size: flo
     splits = DataSplits(
         inputs_of(train), y[train], inputs_of(test), y[test],
         x_val=inputs_of(val) if len(val) else None, y_val=y[val] if len(val) else None,
-        info={"source": "real", "files": [str(path)], "sha256": {path.name: sha256_of(path)}},
+        info={"source": "real", "files": [{"path": str(path), "sha256": sha256_of(path)}]},
         class_names=class_names, problem=problem, schema=schema, warnings=warnings,
     )
     if layers:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -135,6 +136,25 @@ def test_mnist_idx_parser_on_synthetic_files(tmp_path: Path) -> None:
     _tiny_mnist(tmp_path)
     data = load_mnist(data_dir=tmp_path, download=False)
     assert data.x_train.shape == (3, 28, 28) and data.y_test.tolist() == [0, 1, 2]
+
+
+def test_a_valid_file_of_another_version_is_used_with_a_warning(tmp_path: Path) -> None:
+    """Files in the right format whose sha256 is not the canonical one: used, named in a warning with their
+    hash, and flagged non_canonical in data.files."""
+    _tiny_mnist(tmp_path)
+    data = load_mnist(data_dir=tmp_path, download=False)
+    assert len(data.info["files"]) == 4 and all(f["non_canonical"] for f in data.info["files"])
+    labels = tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    record = next(f for f in data.info["files"] if f["path"] == str(labels))
+    assert record["sha256"] == hashlib.sha256(labels.read_bytes()).hexdigest()
+    assert any(str(labels) in w and record["sha256"] in w for w in data.warnings)
+
+
+def test_canonical_files_carry_no_warning(shared_datasets: Path, require) -> None:
+    for rel in MNIST_FILES:
+        require(rel)
+    data = load_mnist(data_dir=shared_datasets, download=False)
+    assert not data.warnings and not any(f["non_canonical"] for f in data.info["files"])
 
 
 @pytest.mark.parametrize("damage", ["magic", "truncated", "not-gzip"])

@@ -287,7 +287,7 @@ def test_bom_blank_lines_quotes_and_info(tmp_path):
     splits = load_csv(path, "y")
     assert splits.schema["columns"][0]["name"] == "name"
     assert splits.schema["columns"][0]["categories"] == ["x, 0", "x, 1"]
-    assert splits.info == {"source": "real", "files": [str(path)], "sha256": {"t.csv": sha256_of(path)}}
+    assert splits.info == {"source": "real", "files": [{"path": str(path), "sha256": sha256_of(path)}]}
     json.dumps(splits.schema)                                   # JSON-serializable
 
 
