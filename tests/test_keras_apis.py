@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -18,16 +20,32 @@ def run(tmp_path, *overrides):
     return pipeline.run(compose_validated([*FAST, *overrides]), tmp_path, choices={})
 
 
-@pytest.mark.parametrize("api", DenseNet.APIS)
-def test_three_apis_build_the_same_network(api, tmp_path):
-    import keras
+def test_three_apis_build_the_same_network():
+    """Given the same weights, the sequential, functional and subclassed forms compute the same function."""
+    models = {api: DenseNet([512], dropout=0.5, api=api).build((784,), Head(10, "softmax")) for api in DenseNet.APIS}
+    assert {m.count_params() for m in models.values()} == {407_050}
+    weights = models["sequential"].get_weights()
+    x = np.random.default_rng(0).random((16, 784), dtype="float32")
+    reference = models["sequential"].predict(x, verbose=0)
+    for api in ("functional", "subclassed"):
+        models[api].set_weights(weights)
+        np.testing.assert_allclose(models[api].predict(x, verbose=0), reference, rtol=1e-5, atol=1e-6)
 
-    model = DenseNet([512], dropout=0.5, api=api).build((784,), Head(10, "softmax"))
-    assert model.count_params() == 407_050
-    metrics = run(tmp_path, f"model.api={api}", "epochs=2")
+
+@pytest.mark.parametrize("api", DenseNet.APIS)
+def test_each_api_trains_and_reloads_with_the_same_predictions(api, tmp_path):
+    from dlwp_cli.loading import load_model
+
+    metrics = run(tmp_path, f"model.api={api}", "epochs=2", "output.predict_samples=10")
     assert metrics["test"]["accuracy"] > 0.5
-    reloaded = keras.models.load_model(tmp_path / "model.keras")
-    assert reloaded.count_params() == metrics["parameters"]
+    reloaded = load_model(tmp_path)
+    cfg = compose_validated(FAST)
+    from dlwp_cli.training.features import prepare
+
+    data = prepare(load_data(cfg), cfg.task, "vector")
+    probabilities = reloaded.predict(data.x_test[:10], verbose=0)
+    assert probabilities.argmax(axis=1).tolist() == metrics["predictions"]["predicted"]
+    np.testing.assert_allclose(probabilities.max(axis=1), metrics["predictions"]["probability"], rtol=1e-4)
 
 
 def test_custom_rmse_metric_is_logged(tmp_path):
@@ -89,8 +107,13 @@ def test_models_reload_in_a_fresh_process(tmp_path):
 
     for name, overrides in (("subclassed", ["model.api=subclassed"]), ("train_step", ["trainer.custom_train_step=true"])):
         metrics = run(tmp_path / name, "epochs=1", *overrides)
-        code = (f"from dlwp_cli.loading import load_model; m = load_model({str(tmp_path / name)!r}); "
-                "print(m.count_params())")
+        code = ("import json, numpy as np; from dlwp_cli.loading import load_model; "
+                "from dlwp_cli.config.compose import compose_validated; from dlwp_cli.data import load_data; "
+                "from dlwp_cli.training.features import prepare; "
+                f"m = load_model({str(tmp_path / name)!r}); cfg = compose_validated(['output.console=false']); "
+                "x = prepare(load_data(cfg), cfg.task, 'vector').x_test[:10]; "
+                "print(json.dumps([m.count_params(), m.predict(x, verbose=0).argmax(axis=1).tolist()]))")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr[-1500:]
-        assert int(out.stdout.split()[-1]) == metrics["parameters"]
+        count, predicted = json.loads(out.stdout.strip().splitlines()[-1])
+        assert count == metrics["parameters"] and predicted == metrics["predictions"]["predicted"]

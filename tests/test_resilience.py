@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -84,6 +85,31 @@ def test_nan_loss_stops_the_run_with_a_clear_message(tmp_path):
     message = str(info.value)
     assert ("became nan" in message or "became inf" in message) and "learning_rate" in message
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_after_a_nan_in_a_real_fit_the_last_good_epochs_backup_survives(tmp_path, monkeypatch):
+    """Two good epochs, then the weights turn NaN (a callback poisons them): the run stops, and the backup
+    holds epoch 2's finite weights, from which the run can resume."""
+    import sys
+
+    import h5py
+    import numpy as np
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "plugins"))
+    cfg = compose_validated(["task=digits", "epochs=6", "output.console=false", "performance.steps_per_execution=1",
+                             "+callbacks.poison._target_=user_plugins.poison_weights_callback",
+                             "+callbacks.poison.at_epoch=2"])
+    with pytest.raises(NonFiniteLoss, match="in epoch 3"):
+        pipeline.run(cfg, tmp_path, choices={})
+    backup = tmp_path / "backup" / "fit"
+    assert json.loads((backup / "training_metadata.json").read_text())["epoch"] == 2
+    weights = []
+    with h5py.File(next(backup.glob("*.weights.h5")), "r") as handle:
+        handle.visititems(lambda name, item: weights.append(item[()]) if isinstance(item, h5py.Dataset) else None)
+    assert weights and all(np.all(np.isfinite(w)) for w in weights)
+    assert len(json.loads((backup / "history.json").read_text())) == 2
+    assert not (tmp_path / "metrics.json").exists()
+    sys.modules.pop("user_plugins", None)
 
 
 def test_the_guard_runs_before_the_backup_so_the_last_good_epoch_stays(tmp_path):

@@ -104,3 +104,17 @@ class NotedFit(TrainerMode):
         trainee = super().build(ctx, data)
         trainee.report = lambda: {"note": self.note}
         return trainee
+
+
+def poison_weights_callback(at_epoch: int = 2):
+    """A Keras callback that turns the output layer's kernel into NaN as epoch ``at_epoch`` (0-based) begins: a
+    real fit whose loss becomes NaN after some good epochs. (A hidden kernel would not do: ReLU maps NaN to 0.)"""
+    import keras
+
+    class PoisonWeights(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == at_epoch:
+                kernel = self.model.trainable_weights[-2]
+                kernel.assign(kernel * float("nan"))
+
+    return PoisonWeights()
