@@ -74,11 +74,17 @@ def write_config(run_dir: Path, cfg: DictConfig) -> None:
 
 
 def save_model(run_dir: Path, model) -> Path:
-    """Save ``model.keras`` atomically (Keras insists on the .keras suffix, so the temp name keeps it)."""
+    """Save ``model.keras`` atomically: into a temporary file of its own (Keras insists on the .keras suffix),
+    then renamed; a failed save leaves the previous model.keras and no temporary file."""
     final = Path(run_dir) / MODEL
-    tmp = Path(run_dir) / f".partial-{MODEL}"
-    model.save(tmp)
-    os.replace(tmp, final)
+    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".partial-", suffix=".keras")
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return final
 
 

@@ -66,6 +66,66 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatc
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
 
 
+WRITER = """
+import sys
+from pathlib import Path
+from dlwp_cli.run_folder import write_json
+target = Path(sys.argv[1])
+i = 0
+while True:
+    write_json(target, {"writer": i % 2, "payload": [i % 2] * 200_000})
+    i += 1
+"""
+
+
+def test_a_killed_writer_never_leaves_half_a_file(tmp_path):
+    """A process rewriting metrics.json in a loop is read from outside and then SIGKILLed: every read, and
+    the file left behind, is one whole document."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    target = tmp_path / "metrics.json"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(target)])
+    try:
+        deadline = time.time() + 30
+        while not target.exists() and time.time() < deadline:
+            time.sleep(0.01)
+        reads = 0
+        while reads < 40 and time.time() < deadline:
+            document = json.loads(target.read_text())
+            assert document["payload"] == [document["writer"]] * 200_000
+            reads += 1
+        assert reads == 40
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    document = json.loads(target.read_text())
+    assert len(document["payload"]) == 200_000
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "metrics.json"]
+    assert all(name.startswith(".metrics.json.") for name in leftovers)  # at most the killed write's temp file
+
+
+def test_save_model_replaces_atomically_and_cleans_up(tmp_path):
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    run_folder.save_model(tmp_path, model)
+    first = (tmp_path / "model.keras").read_bytes()
+
+    class Broken(keras.Sequential):
+        def save(self, *args, **kwargs):
+            Path(args[0]).write_bytes(b"half")
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        run_folder.save_model(tmp_path, Broken([keras.Input((2,)), keras.layers.Dense(1)]))
+    assert (tmp_path / "model.keras").read_bytes() == first
+    assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
+    assert keras.models.load_model(tmp_path / "model.keras").count_params() == 3
+
+
 def test_a_crash_during_training_leaves_no_metrics(tmp_path, monkeypatch):
     def crash(self, ctx, data):
         raise RuntimeError("killed mid-training")
