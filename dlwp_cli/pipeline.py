@@ -22,7 +22,7 @@ from dlwp_cli.training.features import Prepared
 from dlwp_cli.training.inputs import make_dataset
 from dlwp_cli.training.modeling import body_parameters, steps_per_execution
 from dlwp_cli.training.resilience import BACKUP, EpochHistoryLog, remove_backups, resilience_callbacks
-from dlwp_cli.training.runtime import precision_policy, scale_for_replicas
+from dlwp_cli.training.runtime import loss_scale, precision_policy, scale_for_replicas
 from dlwp_cli.training.strategy import describe, make_strategy
 
 
@@ -172,6 +172,8 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
         "performance": {
             "steps_per_execution": steps_per_execution(cfg, strategy.num_replicas_in_sync),
             "jit_compile": bool(result.model.jit_compile) if result.model is not None else None,
+            "precision": cfg.precision,
+            **({"loss_scale": loss_scale(result.model)} if cfg.precision == "mixed_float16" else {}),
         },
         "data": {"source": cfg.source, "train_examples_total": data.n_train,
                  "test_examples": data.n_test, "input_kind": kind, **(splits.info or {})},

@@ -1,7 +1,16 @@
 """Option ``trainer.custom_train_step``: ``fit`` runs the book's own ``train_step`` (listing 7.26, variant B).
 
 Keras 3 has no ``compiled_loss``/``compiled_metrics``: the step calls ``compute_loss`` and updates
-``self.metrics`` instead.
+``self.metrics`` instead. Under ``precision=mixed_float16`` the gradients are those of the loss times the
+optimizer's dynamic loss scale (``apply_scaled_gradients``), as in Keras's own ``train_step``.
+
+Under several replicas (``MirroredStrategy``) the step does what Keras's ``train_step`` does: ``compute_loss``
+gives each replica the mean loss of its own share of the batch divided by the replica count, and the
+optimizer sums the replicas' gradients. The update is thus the mean of the replicas' means, which equals
+the global-batch mean only when the replicas' shares are equal: for a last batch of 3 rows split 2+1 the
+two rows weigh 1/4 each and the single row 1/2, where one device weighs each 1/3 (digits' 1,347 training
+rows in batches of 32 end that way; ``tests/test_numerics.py`` measures the effect). The logged ``loss`` is,
+as in ``fit``, the per-example mean over the replicas' rows.
 """
 
 from __future__ import annotations
@@ -9,6 +18,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from dlwp_cli.training.runtime import apply_scaled_gradients
 
 
 @keras.saving.register_keras_serializable(package="dlwp")
@@ -31,12 +41,15 @@ class CustomTrainStep(keras.Model):
         with tf.GradientTape() as tape:
             predictions = self(inputs, training=True)
             loss = self.compute_loss(x=inputs, y=targets, y_pred=predictions)
-        gradients = tape.gradient(loss, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        apply_scaled_gradients(tape, loss, self.trainable_weights, self.optimizer)
         logs = {}
         for metric in self.metrics:
             if metric.name == "loss":
-                metric.update_state(loss)
+                # The replica's own mean loss (compute_loss divided it by the replica count), weighted by
+                # its rows, as Keras's train_step tracks it: the epoch's loss is the per-example mean.
+                replicas = tf.distribute.get_strategy().num_replicas_in_sync
+                rows = tf.shape(tf.nest.flatten(inputs)[0])[0]
+                metric.update_state(loss * tf.cast(replicas, loss.dtype), sample_weight=rows)
             else:
                 metric.update_state(targets, predictions)
             result = metric.result()

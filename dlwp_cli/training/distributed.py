@@ -11,7 +11,11 @@ chief's latest checkpoint, so a restarted group (``dlwp launch``) continues from
 ``batch_size`` is the global batch: ``experimental_distribute_dataset`` splits each batch over all
 replicas of all workers. Each replica's per-example losses are averaged over the global batch
 (``tf.nn.compute_average_loss``) and its regularization losses divided by the replica count, so the
-summed gradients the optimizer applies are those of the global batch on one device.
+summed gradients the optimizer applies are those of the global batch on one device, also when the last
+batch splits unevenly over the replicas (unlike ``fit`` under ``MirroredStrategy``; see ``custom_step``).
+Under ``precision=mixed_float16`` each replica differentiates its loss times the optimizer's dynamic loss
+scale (``apply_scaled_gradients``); the ``LossScaleOptimizer`` unscales the summed gradients and skips
+a step whose gradients are not finite.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from dlwp_cli.training.features import Prepared
 from dlwp_cli.training.loops import loss_object, metric_objects, train_epochs
 from dlwp_cli.training.modeling import build_model
 from dlwp_cli.training.resilience import BACKUP
+from dlwp_cli.training.runtime import apply_scaled_gradients
 
 
 def is_multi_worker(strategy) -> bool:
@@ -85,8 +90,7 @@ class DistributedLoop:
         with tf.GradientTape() as tape:
             predictions = self.model(inputs, training=True)
             loss, per_example = self._replica_loss(targets, predictions)
-        gradients = tape.gradient(loss, self.model.trainable_weights)
-        self.model.optimizer.apply_gradients(zip(gradients, self.model.trainable_weights))
+        apply_scaled_gradients(tape, loss, self.model.trainable_weights, self.model.optimizer)
         self._update_metrics(targets, predictions, per_example)
 
     def _test_step(self, inputs, targets) -> None:

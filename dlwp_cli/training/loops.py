@@ -1,7 +1,9 @@
 """Trainer mode ``custom_loop``: the book's hand-written training loop (listings 7.21-7.25) for any task and model.
 
-Also the pieces the from-scratch loop reuses: metric objects named as ``fit`` names them, the
-eager/compiled step switch, and an epoch driver that calls Keras callbacks as ``fit`` does.
+Also the pieces the other hand-written steps reuse: metric objects named as ``fit`` names them, the
+eager/compiled step switch, an epoch driver that calls Keras callbacks as ``fit`` does, and
+:func:`~dlwp_cli.training.runtime.apply_scaled_gradients` (importable from here too), the loss-scaled
+gradient update every hand-written step makes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dlwp_cli.errors import ConfigError
 from dlwp_cli.training.common import Context
 from dlwp_cli.training.features import Prepared
 from dlwp_cli.training.modeling import build_model, resolve_metrics
+from dlwp_cli.training.runtime import apply_scaled_gradients  # noqa: F401  (re-exported for other steps)
 
 
 def require_single_output(task: DictConfig, mode: str) -> None:
@@ -117,8 +120,7 @@ class CustomLoop:
         with tf.GradientTape() as tape:
             predictions = self.model(inputs, training=True)
             loss = self._loss(targets, predictions)
-        gradients = tape.gradient(loss, self.model.trainable_weights)
-        self.model.optimizer.apply_gradients(zip(gradients, self.model.trainable_weights))
+        apply_scaled_gradients(tape, loss, self.model.trainable_weights, self.model.optimizer)
         return self._update_metrics(targets, predictions, loss)
 
     def _test_step(self, inputs, targets) -> dict:

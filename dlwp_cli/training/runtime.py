@@ -1,4 +1,5 @@
-"""Per-run numeric settings: the precision policy, and batch size / learning rate under several replicas."""
+"""Per-run numeric settings: the precision policy and its loss scaling, and batch size / learning rate under
+several replicas."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import keras
+import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
 
@@ -20,6 +22,78 @@ def precision_policy(name: str) -> Iterator[None]:
         yield
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def _divided(gradient, scale):
+    """``gradient / scale`` computed in float32 (a scale of 2**16 or more is inf in float16); None stays None."""
+    if gradient is None:
+        return None
+    if isinstance(gradient, tf.IndexedSlices):
+        return tf.IndexedSlices(_divided(gradient.values, scale), gradient.indices, gradient.dense_shape)
+    return tf.cast(tf.cast(gradient, tf.float32) / tf.cast(scale, tf.float32), gradient.dtype)
+
+
+def _agreed(gradients: list) -> list:
+    """Under several replicas, every replica's gradients made non-finite when any replica's are.
+
+    The ``LossScaleOptimizer`` decides whether to skip a step from the first local replica's own (not yet
+    summed) gradients, so a replica that overflowed alone would be summed into the update (Mirrored), or
+    workers would disagree and only some would join the update's all-reduce (MultiWorkerMirrored: a hang).
+    One scalar all-reduce makes every replica skip together, as one device would.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return gradients
+    present = [g.values if isinstance(g, tf.IndexedSlices) else g for g in gradients if g is not None]
+    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in present])
+    overflowed = context.all_reduce("sum", 1.0 - tf.cast(finite, tf.float32))
+    poison = tf.where(overflowed > 0, float("nan"), 0.0)
+
+    def poisoned(g):
+        if g is None:
+            return None
+        if isinstance(g, tf.IndexedSlices):
+            return tf.IndexedSlices(poisoned(g.values), g.indices, g.dense_shape)
+        return g + tf.cast(poison, g.dtype)
+
+    return [poisoned(g) for g in gradients]
+
+
+def apply_scaled_gradients(tape: tf.GradientTape, loss, weights: list, optimizer) -> list:
+    """Differentiate ``loss`` (computed under ``tape``) with respect to ``weights`` and let ``optimizer`` apply
+    the gradients; return them, unscaled. Call it after the ``with tape:`` block.
+
+    Under ``precision=mixed_float16`` ``model.compile`` wraps the optimizer in Keras's dynamic
+    ``LossScaleOptimizer``, which expects the gradients *of the scaled loss*: this takes them of
+    ``optimizer.scale_loss(loss)`` (loss times the current scale, 2**15 at first), so that small float16
+    gradients do not flush to zero. ``apply_gradients`` then divides them by the scale, and skips the update
+    and halves the scale when any is inf or NaN (the scale doubles after every 2,000 finite steps), as in
+    Keras's own ``train_step``; under several replicas, all of them skip when any one overflowed. The
+    returned gradients are non-finite for a skipped step. Any other optimizer gets the plain gradients.
+    A step of one's own (a VAE's, a GAN's two updates) calls this once per loss and optimizer instead of
+    ``tape.gradient`` + ``apply_gradients``.
+    """
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        # The scale as it is before apply_gradients updates it. Seeding backprop with it is the gradient of
+        # the scaled loss (d(s * loss)/dw = s * dloss/dw), and works after the tape has stopped recording.
+        scale = tf.cast(optimizer.scale_loss(tf.ones([], loss.dtype)), loss.dtype)
+        gradients = _agreed(tape.gradient(loss, weights, output_gradients=scale))
+        optimizer.apply_gradients(zip(gradients, weights))
+        return [_divided(g, scale) for g in gradients]
+    gradients = tape.gradient(loss, weights)
+    optimizer.apply_gradients(zip(gradients, weights))
+    return gradients
+
+
+def loss_scale(model) -> float | None:
+    """The current dynamic loss scale of ``model``'s optimizer (a ``LossScaleOptimizer``, as ``compile`` makes
+    it under ``mixed_float16``), or None when it has none or the model is None."""
+    optimizer = getattr(model, "optimizer", None)
+    if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return None
+    if not optimizer.built:
+        return float(optimizer.initial_scale)
+    return float(keras.ops.convert_to_numpy(optimizer.dynamic_scale))
 
 
 def scale_for_replicas(cfg: DictConfig, replicas: int) -> tuple[DictConfig, dict]:
