@@ -138,3 +138,18 @@ def test_multi_worker_writes_tf_config_from_the_worker_list(monkeypatch):
         "cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}
     assert resolver.task_id == 1 and resolver.cluster_spec().as_dict() == {"worker": ["a:1", "b:2"]}
     monkeypatch.delenv("TF_CONFIG")
+
+
+def test_several_workers_need_a_shared_checkpoint_folder(monkeypatch):
+    from dlwp_cli.config.compose import compose_validated
+    from dlwp_cli.config.validate import check_runtime_targets
+
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:2"]},
+                                                "task": {"type": "worker", "index": 1}}))
+    with pytest.raises(ConfigError, match="needs strategy.checkpoint_dir=FOLDER"):
+        check_runtime_targets(compose_validated(["strategy=multi_worker"]))
+    check_runtime_targets(compose_validated(["strategy=multi_worker", "strategy.checkpoint_dir=/shared/ckpt"]))
+    monkeypatch.delenv("TF_CONFIG")
+    check_runtime_targets(compose_validated(["strategy=multi_worker"]))  # one worker: nothing to share
+    with pytest.raises(ConfigError, match="needs strategy.checkpoint_dir"):
+        check_runtime_targets(compose_validated(["strategy=multi_worker", "strategy.workers=[a:1,b:2]"]))

@@ -232,6 +232,8 @@ def validate(cfg: DictConfig) -> DictConfig:
 def check_runtime_targets(cfg: DictConfig) -> None:
     """Import the optimizer and strategy ``_target_``s (this imports TensorFlow) and check their arguments."""
     check_call_arguments(cfg.optimizer, "optimizer")
-    check_call_arguments(cfg.strategy, "strategy", skip=STRATEGY_RUN_KEYS)
+    factory = check_call_arguments(cfg.strategy, "strategy", skip=STRATEGY_RUN_KEYS)
+    if hasattr(factory, "check"):  # a factory's own check of its node (e.g. multi_worker's shared folder)
+        factory.check(OmegaConf.to_container(cfg.strategy, resolve=True))
     for name, spec in (cfg.callbacks or {}).items():
         import_target(target_of(spec, f"callbacks.{name}"), f"callbacks.{name}")

@@ -96,6 +96,30 @@ def multi_worker(workers: list[str] | None = None, task_index: int = 0) -> tf.di
     return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=_cluster_resolver(workers, task_index))
 
 
+def _cluster_size(spec: dict) -> int:
+    """Workers (and chief) named by TF_CONFIG, else by ``workers``; 1 when neither says."""
+    if os.environ.get("TF_CONFIG"):
+        try:
+            cluster = json.loads(os.environ["TF_CONFIG"]).get("cluster", {})
+        except ValueError:
+            raise ConfigError("TF_CONFIG is not valid JSON; see the README's 'Several workers'.") from None
+        return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
+    return len(spec.get("workers") or []) or 1
+
+
+def _check_multi_worker(spec: dict) -> None:
+    """Several workers need one checkpoint folder they all read, so that a restarted group resumes."""
+    if _cluster_size(spec) > 1 and not spec.get("checkpoint_dir"):
+        raise ConfigError(
+            "strategy=multi_worker on several workers needs strategy.checkpoint_dir=FOLDER, a folder every worker "
+            "can read (a shared file system or a gs:// bucket): the chief saves each epoch there and every "
+            "worker resumes from it. 'dlwp launch' sets it for local workers."
+        )
+
+
+multi_worker.check = _check_multi_worker  # called by the up-front checks with the strategy node
+
+
 def tpu(tpu: str | None = None) -> tf.distribute.Strategy:  # noqa: F811 - the argument names the TPU
     """``TPUStrategy`` on the TPU named ``tpu`` (or by the environment); fails at once without one."""
     return _tpu_strategy(tpu)
