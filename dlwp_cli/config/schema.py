@@ -83,8 +83,10 @@ class OutputSpec:
 class TargetSpec:
     metric: str = MISSING
     book: Optional[float] = None      # None where the book states a behaviour but no number
-    band: Optional[list[float]] = None
+    band: Optional[list[float]] = None  # None: the figure must only be present (e.g. a logged metric)
     ref: str = ""
+    # Where the book's statement is known not to reproduce here: {seeds, values, reason}; the band stays the book's.
+    deviation: Optional[dict[str, Any]] = None
 
 
 @dataclass
