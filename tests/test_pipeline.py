@@ -41,9 +41,33 @@ def test_digits_learns(tmp_path):
 def test_saved_model_reloads_with_the_same_predictions(tmp_path):
     import keras
 
-    metrics, _ = run(tmp_path, "epochs=1")
+    from dlwp_cli.data import load_data
+    from dlwp_cli.training.features import prepare
+
+    metrics, cfg = run(tmp_path, "epochs=1")
     model = keras.models.load_model(tmp_path / "model.keras")
     assert model.count_params() == metrics["parameters"] == 64 * 64 + 64 + 64 * 10 + 10
+    x_test = prepare(load_data(cfg), cfg.task, "vector").x_test[:10]
+    probabilities = model.predict(x_test, verbose=0)
+    assert probabilities.argmax(axis=1).tolist() == metrics["predictions"]["predicted"]
+    np.testing.assert_allclose(probabilities.max(axis=1), metrics["predictions"]["probability"], rtol=1e-5)
+
+
+def test_training_rows_are_reshuffled_every_epoch():
+    """Each epoch takes every row once, in a new order; the same seed gives the same orders."""
+    from dlwp_cli.training.inputs import batch_indices
+
+    def orders(seed):
+        dataset = batch_indices(50, 8, shuffle=True, seed=seed)
+        return [np.concatenate([batch.numpy() for batch in dataset]) for _ in range(3)]
+
+    first = orders(7)
+    assert all(sorted(order.tolist()) == list(range(50)) for order in first)
+    assert len({tuple(order.tolist()) for order in first}) == 3
+    assert all(np.array_equal(a, b) for a, b in zip(first, orders(7)))
+    assert not np.array_equal(first[0], orders(8)[0])
+    unshuffled = batch_indices(50, 8, shuffle=False, seed=7)
+    assert [np.concatenate([b.numpy() for b in unshuffled]).tolist() for _ in range(2)] == [list(range(50))] * 2
 
 
 def test_same_seed_same_result(tmp_path):
