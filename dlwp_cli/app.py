@@ -7,20 +7,33 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from dlwp_cli import console
 from dlwp_cli.errors import DlwpError
 
+# Jobs this process ran (a launcher that runs jobs in other processes leaves these empty; the end-of-sweep
+# summary then finds the jobs by their run folders).
 FAILED_JOBS: list[str] = []
+JOB_DIRS: list[str] = []
+SWEEP_DIRS: list[str] = []
 
 
 def run_job(cfg: DictConfig) -> float | None:
     """Validate and run one job; return the primary metric so sweepers can optimize it."""
     from dlwp_cli.config.validate import validate
 
-    runtime = HydraConfig.get().runtime
+    hydra_cfg = HydraConfig.get()
+    runtime = hydra_cfg.runtime
     run_dir = Path(runtime.output_dir)
+    JOB_DIRS.append(str(run_dir))
+    if hydra_cfg.mode == RunMode.MULTIRUN and str(hydra_cfg.sweep.dir) not in SWEEP_DIRS:
+        SWEEP_DIRS.append(str(hydra_cfg.sweep.dir))
+    console.log_to_run_folder(True)
+    overrides = " ".join(hydra_cfg.overrides.task) or "(no overrides)"
+    console.log.info("dlwp run %s: %s", cfg.get("name", ""), overrides)
+    console.log.info("run folder: %s", run_dir)
     try:
         typed = validate(cfg)
         from dlwp_cli import pipeline
@@ -28,15 +41,30 @@ def run_job(cfg: DictConfig) -> float | None:
         metrics = pipeline.run(typed, run_dir, choices=dict(runtime.choices))
     except DlwpError as err:
         console.error(err)
+        console.log.error("failed: dlwp %s: %s", err.title, err)
         FAILED_JOBS.append(str(run_dir))
         return None
     except Exception as err:  # a bug, not bad input: keep the full traceback in the run folder
         log = run_dir / "error.log"
         log.write_text(traceback.format_exc())
         console.error(f"{type(err).__name__}: {err} (full traceback in {log})")
+        console.log.error("failed: %s: %s (full traceback in %s)", type(err).__name__, err, log)
         FAILED_JOBS.append(str(run_dir))
         return None
+    finally:
+        console.log_to_run_folder(False)
+    console.log.info("completed: %s", _result_line(metrics))
     return objective(metrics)
+
+
+def _result_line(metrics: dict) -> str:
+    values = {f"test.{k}": v for k, v in metrics.get("test", {}).items()}
+    values.update({f"cv.{k}": v for k, v in metrics.get("cv", {}).get("mean", {}).items()})
+    parts = [f"{k}={v:.4g}" for k, v in values.items() if isinstance(v, (int, float))]
+    for check in metrics.get("targets") or []:
+        mark = {True: "in band", False: "out of band", None: "no band"}[check.get("in_band")]
+        parts.append(f"{check.get('metric')}: book {check.get('book')}, measured {check.get('measured')} ({mark})")
+    return ", ".join(parts) or "no test metrics"
 
 
 def objective(metrics: dict) -> float | None:

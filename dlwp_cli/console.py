@@ -1,6 +1,29 @@
-"""What a run prints: config summary, progress, results table with the book's figures, errors."""
+"""What a run prints: config summary, progress, results table with the book's figures, errors.
+
+Also what a run keeps out of the console and what it logs:
+
+* TensorFlow's native start-up lines (``I0000 ... port.cc] oneDNN ...``, ``cudart_stub.cc``,
+  ``cuda_platform.cc``, ``WARNING: All log messages before absl::InitializeLog() ...``) are written by
+  abseil's C++ logging straight to file descriptor 2. Before ``absl::InitializeLog()`` (which TensorFlow
+  never calls) abseil ignores every threshold, so ``TF_CPP_MIN_LOG_LEVEL`` cannot silence them; and
+  TensorFlow's shared libraries each link their own copy of abseil, so every line comes twice.
+  :func:`native_log_filtered` points descriptor 2 at a temporary file while TensorFlow loads and its
+  devices are found, then writes back every line but those below ``TF_CPP_MIN_LOG_LEVEL``.
+* The ``dlwp`` logger is the run folder's log (``dlwp.log``, Hydra's file handler): :func:`log_to_run_folder`
+  lets its INFO lines through to the file but never to the console, and while a job runs everything
+  :data:`console` prints (summary, data description, each epoch's metrics line, results) is copied there
+  as plain text.
+"""
 
 from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import re
+import sys
+import tempfile
 
 from rich.console import Console
 from rich.table import Table
@@ -8,8 +31,129 @@ from rich.tree import Tree
 
 from dlwp_cli.errors import DlwpError
 
-console = Console(highlight=False)
+log = logging.getLogger("dlwp")
+
+# Width of the plain-text copy of console output in dlwp.log.
+LOG_WIDTH = 120
+
+
+class _LoggedConsole(Console):
+    """A rich Console that, while :func:`log_to_run_folder` is on, copies what it prints to the ``dlwp`` logger."""
+
+    tee = False
+
+    def print(self, *objects, **kwargs) -> None:  # noqa: A003 - rich's name
+        super().print(*objects, **kwargs)
+        if self.tee and log.isEnabledFor(logging.INFO):
+            plain = Console(file=io.StringIO(), width=LOG_WIDTH, color_system=None, highlight=False,
+                            force_terminal=False, soft_wrap=True)
+            keep = {k: v for k, v in kwargs.items() if k in ("sep", "end", "markup", "justify")}
+            plain.print(*objects, **keep)
+            for line in plain.file.getvalue().splitlines():
+                if line.strip():
+                    log.info(line.rstrip())
+
+
+console = _LoggedConsole(highlight=False)
 errors = Console(stderr=True, highlight=False)
+
+
+# -- the run folder's log ------------------------------------------------------------------------------
+
+
+class _NotOnConsole(logging.Filter):
+    """Keeps the ``dlwp`` logger's records (the run folder's log) off console handlers: rich prints those."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == log.name or record.name.startswith(log.name + "."))
+
+
+def log_to_run_folder(on: bool = True) -> None:
+    """Send the ``dlwp`` logger's INFO lines to the file handlers Hydra set up for the job (``dlwp.log``),
+    not to its console handlers, and copy console output there while ``on``."""
+    console.tee = on
+    if not on:
+        return
+    log.setLevel(logging.INFO)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            continue
+        if not any(isinstance(f, _NotOnConsole) for f in handler.filters):
+            handler.addFilter(_NotOnConsole())
+
+
+# -- TensorFlow's native start-up lines -------------------------------------------------------------
+
+ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+# abseil/glog line prefix: severity letter, MMDD, time, thread id, file:line]
+_NATIVE_LINE = re.compile(r"^([IWEF])\d{4} [\d:.]+\s+\d+ [^\]\s]+:\d+\] ")
+_CONTINUATION = re.compile(r"^(\s+\S|To enable the following instructions)")
+
+
+def native_min_level() -> int:
+    """``TF_CPP_MIN_LOG_LEVEL`` as a number (0 info, 1 warning, 2 error, 3 fatal only)."""
+    try:
+        return int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
+    except ValueError:
+        return 0
+
+
+def filter_native_log(text: str, min_level: int) -> list[str]:
+    """The lines of ``text`` worth showing: native log lines below ``min_level`` (and their continuation
+    lines) and abseil's pre-initialization notice are dropped; every other line is kept."""
+    kept: list[str] = []
+    dropping = False
+    for line in text.splitlines():
+        match = _NATIVE_LINE.match(line)
+        if match:
+            dropping = "IWEF".index(match.group(1)) < min_level
+        elif line.startswith(ABSL_PREAMBLE):
+            dropping = min_level > 0
+        elif not (dropping and _CONTINUATION.match(line)):
+            dropping = False
+        if not dropping:
+            kept.append(line)
+    return kept
+
+
+@contextlib.contextmanager
+def native_log_filtered():
+    """Route file descriptor 2 to a temporary file for the block, then write back to stderr every line
+    :func:`filter_native_log` keeps. Python's own stderr output in the block is kept (only delayed)."""
+    min_level = native_min_level()
+    try:
+        saved = os.dup(2)
+    except OSError:
+        saved = None
+    if min_level <= 0 or saved is None:
+        if saved is not None:
+            os.close(saved)
+        yield
+        return
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            kept = filter_native_log(sink.read().decode(errors="replace"), min_level)
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
+                sys.stderr.flush()
+
+
+def load_tensorflow() -> None:
+    """Import TensorFlow and Keras and find the devices (CUDA reports at the first device query), so that
+    their start-up lines happen inside :func:`native_log_filtered`. Logical devices stay unconfigured."""
+    import keras  # noqa: F401
+    import tensorflow as tf
+
+    tf.config.list_physical_devices()
 
 
 def config_tree(cfg, title: str = "config") -> Tree:
@@ -66,6 +210,8 @@ def results(metrics: dict, checks: list[dict]) -> None:
             delta = "-" if c["delta"] is None else f"{c['delta']:+.4g}"
             band = f"{c['band'][0]}-{c['band'][1]}" if c.get("band") else "-"
             mark = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[c["in_band"]]
+            if c.get("comparison"):  # not compared, e.g. "n/a (synthetic)" for synthetic data
+                mark, delta = f"[dim]{c['comparison']}[/]", "-"
             figure = "-" if c.get("book") is None else f"{c['book']:.4g}"
             book.add_row(c["metric"], figure, measured, delta, band, mark)
         console.print(book)

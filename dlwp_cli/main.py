@@ -7,18 +7,25 @@ import sys
 
 from dlwp_cli import __version__
 
-USAGE = """\
-dlwp run [OVERRIDES...]        train and evaluate (Hydra overrides; -m/--multirun sweeps;
-                               --cfg job|hydra|all [-p PACKAGE] and --info [TOPIC] print, train nothing)
-dlwp list [GROUP]              config groups and their options (task, model, experiment, ...)
-dlwp show [OVERRIDES...]       the composed, validated config, without training
-dlwp launch --workers N -- run [OVERRIDES...]
-                               one run on N local worker processes (MultiWorkerMirroredStrategy)
-dlwp report [RUN_DIR...]       finished runs against the book (--summary over seeds; --format csv|markdown;
-                               --plot val_loss overlays one curve of several runs)
-dlwp predict RUN_DIR INPUT... [--output FILE] [--top K]
-                               a finished run's answers for new inputs (a CSV of rows for table runs,
-                               .npy arrays for array tasks), one line per example
+USAGE = "dlwp COMMAND [ARGS...]   (dlwp COMMAND --help for one command's options)"
+
+COMMANDS = """\
+commands:
+  dlwp run [OVERRIDES...] [-m] [--config-dir DIR] [--cfg job|hydra|all] [--info]
+        train and evaluate (Hydra overrides; -m sweeps; --cfg and --info print and train nothing)
+  dlwp list [GROUP...] [--config-dir DIR]
+        config groups and their options (task, model, experiment, ...)
+  dlwp show [OVERRIDES...] [--config-dir DIR]
+        the composed, validated config, without training
+  dlwp report [RUN_DIR...] [--summary] [--format table|csv|markdown] [-o FILE]
+              [--plot METRIC [--plot-file PNG]]
+        finished runs against the book (default RUN_DIR: outputs); --summary over seeds; --plot val_loss
+        overlays one curve of several runs
+  dlwp launch --workers N [--port P] [--max-restarts K] -- run [OVERRIDES...]
+        one run on N local worker processes (MultiWorkerMirroredStrategy)
+  dlwp predict RUN_DIR INPUT... [--output FILE] [--top K]
+        a finished run's answers for new inputs (a CSV of rows for table runs, .npy arrays for array
+        tasks), one line per example
 
 your own configs: run, list and show take --config-dir DIR (-cd DIR), a folder laid out like the config
 groups (DIR/experiment/mine.yaml, DIR/model/wide.yaml, ...), anywhere on the line; more folders with
@@ -32,35 +39,51 @@ examples:
   dlwp run -m 'model.units=[16,16],[64,64]' optimizer.learning_rate=1e-3,1e-4
   dlwp run --config-dir my_configs experiment=mine   my_configs/experiment/mine.yaml
   dlwp list experiment -cd my_configs          the book's experiments and yours
-  dlwp run experiment=mine -cd my_configs --cfg job
+  dlwp report outputs/multirun --plot val_loss
 """
+REPORT_USAGE = ("dlwp report [RUN_DIR...] [--summary] [--format table|csv|markdown] [-o FILE]\n"
+                "                   [--plot METRIC [--plot-file PNG]]")
+LAUNCH_USAGE = "dlwp launch --workers N [--port P] [--max-restarts K] -- run [OVERRIDES...]"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dlwp", description="Config-driven Keras experiments (Deep Learning with Python, 2nd ed.).",
-        usage=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage=USAGE, epilog=COMMANDS, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"dlwp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    run = sub.add_parser("run", help="train and evaluate", add_help=False)
+    run = sub.add_parser("run", help="train and evaluate (dlwp run --help)", add_help=False)
     run.add_argument("args", nargs=argparse.REMAINDER)
     config_dir = dict(metavar="DIR", help="also read configs from this folder (Hydra's --config-dir)")
-    show = sub.add_parser("show", prog="dlwp show", help="print the composed config")
-    show.add_argument("overrides", nargs="*", help="Hydra overrides, hydra.searchpath=[...] too")
+    show = sub.add_parser("show", prog="dlwp show", help="print the composed config",
+                          usage="dlwp show [OVERRIDES...] [--config-dir DIR]",
+                          description="The composed, validated config, without training.")
+    show.add_argument("overrides", nargs="*", metavar="OVERRIDES", help="Hydra overrides, hydra.searchpath=[...] too")
     show.add_argument("--config-dir", "-cd", **config_dir)
-    lister = sub.add_parser("list", prog="dlwp list", help="list config groups and options")
+    lister = sub.add_parser("list", prog="dlwp list", help="list config groups and options",
+                            usage="dlwp list [GROUP...] [--config-dir DIR]",
+                            description="Config groups and their options, with descriptions.")
     lister.add_argument("group", nargs="*", metavar="GROUP", help="one group (and optionally hydra.searchpath=[...])")
     lister.add_argument("--config-dir", "-cd", **config_dir)
-    report = sub.add_parser("report", prog="dlwp report", help="table of finished runs")
-    report.add_argument("run_dirs", nargs="*", default=["outputs"])
-    report.add_argument("--format", choices=["table", "csv", "markdown"], default="table")
-    report.add_argument("--output", "-o", help="also write the table to this file")
+    report = sub.add_parser("report", prog="dlwp report", help="table of finished runs", usage=REPORT_USAGE,
+                            description="Finished runs against the book's figures. A sweep's runs get one "
+                                        "column per override that differs between them.")
+    report.add_argument("run_dirs", nargs="*", default=["outputs"], metavar="RUN_DIR",
+                        help="run folders, or folders that contain them (default: outputs)")
+    report.add_argument("--format", choices=["table", "csv", "markdown"], default="table",
+                        help="table (default), csv or markdown")
+    report.add_argument("--output", "-o", metavar="FILE", help="also write the table to this file")
     report.add_argument("--summary", action="store_true",
                         help="one row per experiment and book figure: mean, std and median over its runs (seeds)")
     report.add_argument("--plot", metavar="METRIC", help="overlay this per-epoch curve (e.g. val_loss) of the runs")
-    report.add_argument("--plot-file", metavar="PNG", help="where --plot writes (default: compare_METRIC.png)")
-    predict = sub.add_parser("predict", prog="dlwp predict", help="answers of a finished run for new inputs")
+    report.add_argument("--plot-file", metavar="PNG", help="where --plot writes (default: compare_METRIC.png "
+                                                           "next to the runs: in the run folder, or the folder "
+                                                           "the runs share)")
+    sub.add_parser("launch", help="one run on N local worker processes (dlwp launch --help)", add_help=False,
+                   usage=LAUNCH_USAGE)
+    predict = sub.add_parser("predict", prog="dlwp predict", help="answers of a finished run for new inputs",
+                             usage="dlwp predict RUN_DIR INPUT... [--output FILE] [--top K]")
     predict.add_argument("run_dir", metavar="RUN_DIR", help="a finished run folder")
     predict.add_argument("inputs", nargs="+", metavar="INPUT", help="files of new examples (as the run's task reads)")
     predict.add_argument("--output", "-o", metavar="FILE", help="also write the answers as a CSV")

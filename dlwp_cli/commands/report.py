@@ -1,20 +1,51 @@
-"""``dlwp report [RUN_DIR...]``: finished runs against the book's figures, as a table, CSV or Markdown."""
+"""``dlwp report [RUN_DIR...]``: finished runs against the book's figures, as a table, CSV or Markdown.
+
+Each run folder is read once: ``metrics.json`` (a file that is not JSON, or JSON of the wrong shape, is
+skipped with one warning line naming it), ``.hydra/overrides.yaml`` (the overrides that differ between the
+runs become columns of their own) and ``config.yaml`` (whether the run used synthetic data, which is never
+compared with the book).
+"""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import json
+import os
 import statistics
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from dlwp_cli import console as dlwp_console
 from dlwp_cli.console import console
 from dlwp_cli.errors import ConfigError
-from dlwp_cli.run_folder import METRICS, read_metrics, write_atomic
+from dlwp_cli.run_folder import CONFIG, METRICS, write_atomic
 
 COLUMNS = ("run", "experiment", "key metrics", "book metric", "book", "measured", "delta", "in band")
+SYNTHETIC = "n/a (synthetic)"
+# Below this terminal width the table drops columns a reader can do without (see print_table).
+WIDE = 200
+
+
+# -- reading run folders ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Run:
+    """One finished run folder, read."""
+
+    path: Path
+    metrics: dict
+    overrides: list[str]
+    synthetic: bool
+
+    @property
+    def experiment(self) -> str:
+        return self.metrics.get("experiment") or self.metrics.get("name") or ""
 
 
 def find_runs(paths: list[str]) -> list[Path]:
@@ -24,9 +55,183 @@ def find_runs(paths: list[str]) -> list[Path]:
         path = Path(raw)
         if not path.exists():
             raise ConfigError(f"'{raw}' does not exist. Give run folders or a folder that contains them (default: outputs).")
-        found = [path] if (path / METRICS).is_file() else [p.parent for p in path.rglob(METRICS)]
+        found = [path] if (path / METRICS).is_file() else [p.parent for p in path.rglob(METRICS) if p.is_file()]
         runs.extend(sorted(found, key=lambda p: (p / METRICS).stat().st_mtime))
     return runs
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _numbers(node, where: str) -> str | None:
+    """None when ``node`` is a dict of numbers (or nulls), else what is wrong with it."""
+    if not isinstance(node, dict):
+        return f"'{where}' is not an object"
+    for key, value in node.items():
+        if value is not None and not _is_number(value):
+            return f"'{where}.{key}' is not a number"
+    return None
+
+
+def shape_problem(metrics) -> str | None:
+    """None when ``metrics`` has the shape dlwp writes (as far as report reads it), else the first problem."""
+    if not isinstance(metrics, dict):
+        return f"expected a JSON object, got {type(metrics).__name__}"
+    for key in ("experiment", "name"):
+        if metrics.get(key) is not None and not isinstance(metrics[key], str):
+            return f"'{key}' is not a string"
+    for key in ("test", "baselines"):
+        if key in metrics and (problem := _numbers(metrics[key], key)):
+            return problem
+    if "cv" in metrics:
+        if not isinstance(metrics["cv"], dict):
+            return "'cv' is not an object"
+        if "mean" in metrics["cv"] and (problem := _numbers(metrics["cv"]["mean"], "cv.mean")):
+            return problem
+    if "history" in metrics:
+        history = metrics["history"]
+        if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
+            return "'history' is not an object of per-epoch lists"
+        if not all(_is_number(x) for curve in history.values() for x in curve if x is not None):
+            return "'history' holds values that are not numbers"
+    if metrics.get("best_epoch") is not None and not _is_number(metrics["best_epoch"]):
+        return "'best_epoch' is not a number"
+    targets = metrics.get("targets")
+    if targets is not None:
+        if not isinstance(targets, list) or not all(isinstance(t, dict) for t in targets):
+            return "'targets' is not a list of objects"
+        for target in targets:
+            if not isinstance(target.get("metric"), str):
+                return "a target has no 'metric' name"
+            for key in ("book", "measured", "delta"):
+                if target.get(key) is not None and not _is_number(target[key]):
+                    return f"target '{target['metric']}': '{key}' is not a number"
+            band = target.get("band")
+            if band is not None and not (isinstance(band, list) and len(band) == 2 and all(map(_is_number, band))):
+                return f"target '{target['metric']}': 'band' is not [low, high]"
+    data = metrics.get("data")
+    if data is not None and not isinstance(data, dict):
+        return "'data' is not an object"
+    return None
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr."""
+    dlwp_console.errors.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
+
+
+def load_metrics(run: Path, warn_bad: bool = True) -> dict | None:
+    """The run's metrics.json, or None (with one warning line naming the file) when it cannot be read, is not
+    JSON (a truncated file, for instance) or has the wrong shape."""
+    path = Path(run) / METRICS
+    try:
+        metrics = json.loads(path.read_text())
+    except OSError as err:
+        problem = f"cannot read it ({err.strerror or err})"
+    except ValueError as err:
+        problem = f"not valid JSON ({err})"
+    else:
+        problem = shape_problem(metrics)
+        if problem is None:
+            return metrics
+    if warn_bad:
+        warn(f"skipping {path}: {problem}")
+    return None
+
+
+def recorded_overrides(run: Path) -> list[str]:
+    """The overrides Hydra recorded in ``.hydra/overrides.yaml`` (a YAML list), or [] when there are none."""
+    import yaml
+
+    path = Path(run) / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return []
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return []
+    return [str(o) for o in loaded if isinstance(o, (str, int, float))] if isinstance(loaded, list) else []
+
+
+def _config_source(run: Path) -> str | None:
+    import yaml
+
+    path = Path(run) / CONFIG
+    try:
+        config = yaml.safe_load(path.read_text()) if path.is_file() else None
+    except (OSError, yaml.YAMLError):
+        return None
+    return config.get("source") if isinstance(config, dict) else None
+
+
+def is_synthetic(metrics: dict, run: Path | None = None) -> bool:
+    """Whether a run trained on synthetic data (``source=synthetic``, smoke runs): by metrics.json's
+    ``data.source``, a target marked so, or the run's config.yaml."""
+    if (metrics.get("data") or {}).get("source") == "synthetic":
+        return True
+    if any(t.get("comparison") == SYNTHETIC for t in metrics.get("targets") or []):
+        return True
+    return run is not None and _config_source(run) == "synthetic"
+
+
+def load_runs(runs, warn_bad: bool = True) -> list[Run]:
+    """Read each run folder once; bad metrics.json files are skipped (with a warning)."""
+    loaded = []
+    for run in runs:
+        if isinstance(run, Run):
+            loaded.append(run)
+            continue
+        metrics = load_metrics(run, warn_bad)
+        if metrics is not None:
+            loaded.append(Run(Path(run), metrics, recorded_overrides(run), is_synthetic(metrics, run)))
+    return loaded
+
+
+# -- overrides that differ between runs ---------------------------------------------------------------
+
+
+def _split_override(override: str) -> tuple[str, str]:
+    key, _, value = override.partition("=")
+    return key.lstrip("+~"), value
+
+
+def swept_keys(runs: list[Run]) -> list[str]:
+    """The override keys whose values differ between the runs (a sweep's axes), in command-line order;
+    Hydra's own keys (``hydra.*``) excepted."""
+    if len(runs) < 2:
+        return []
+    values: dict[str, list] = {}
+    for run in runs:
+        given = dict(_split_override(o) for o in run.overrides)
+        for key in given:
+            values.setdefault(key, [])
+    for run in runs:
+        given = dict(_split_override(o) for o in run.overrides)
+        for key in values:
+            values[key].append(given.get(key))
+    return [key for key, seen in values.items()
+            if not key.startswith("hydra.") and key != "hydra" and len(set(seen)) > 1]
+
+
+def run_names(runs: list[Run]) -> dict[Path, str]:
+    """A short name per run: its folder relative to the folder all the runs share."""
+    if not runs:
+        return {}
+    paths = [run.path.resolve() for run in runs]
+    common = Path(os.path.commonpath(paths))
+    if any(p == common for p in paths):
+        common = common.parent
+    return {run.path: p.relative_to(common).as_posix() for run, p in zip(runs, paths)}
+
+
+def common_folder(runs: list[Run]) -> Path:
+    """The run folder itself for one run, else the folder all runs share."""
+    paths = [run.path.resolve() for run in runs]
+    return Path(os.path.commonpath(paths)) if paths else Path.cwd()
+
+
+# -- the table -----------------------------------------------------------------------------------------
 
 
 def _key_metrics(metrics: dict) -> str:
@@ -35,45 +240,56 @@ def _key_metrics(metrics: dict) -> str:
     if not values and metrics.get("best_epoch"):
         values["best_epoch"] = metrics["best_epoch"]
     values.update({f"chance.{k}": v for k, v in metrics.get("baselines", {}).items()})
-    return ", ".join(f"{k}={v:.4g}" for k, v in values.items())
+    return ", ".join(f"{k}={v:.4g}" for k, v in values.items() if _is_number(v))
 
 
-def rows(runs: list[Path]) -> list[dict]:
-    """One row per book target of each run (one row for runs without targets)."""
+def rows(runs) -> list[dict]:
+    """One row per book target of each run (one row for runs without targets). Each row has the
+    :data:`COLUMNS` and one column per swept override key (see :func:`swept_keys`)."""
+    loaded = load_runs(runs)
+    names = run_names(loaded)
+    swept = swept_keys(loaded)
     table = []
-    for run in runs:
-        metrics = read_metrics(run)
-        if metrics is None:
-            continue
-        base = {"run": str(run), "experiment": metrics.get("experiment") or metrics.get("name", ""),
-                "key metrics": _key_metrics(metrics)}
-        checks = metrics.get("targets") or [None]
-        for check in checks:
+    for run in loaded:
+        given = dict(_split_override(o) for o in run.overrides)
+        base = {"run": names[run.path], "experiment": run.experiment, "key metrics": _key_metrics(run.metrics),
+                **{key: given.get(key, "") for key in swept}}
+        for check in run.metrics.get("targets") or [None]:
             row = dict(base, **{c: "" for c in COLUMNS[3:]})
             if check:
                 row.update({
                     "book metric": check["metric"],
                     "book": "" if check.get("book") is None else f"{check['book']:.4g}",
-                    "measured": "" if check["measured"] is None else f"{check['measured']:.4g}",
-                    "delta": "" if check["delta"] is None else f"{check['delta']:+.4g}",
-                    "in band": {True: "yes", False: "no", None: ""}[check.get("in_band")],
+                    "measured": "" if check.get("measured") is None else f"{check['measured']:.4g}",
+                    "delta": "" if check.get("delta") is None or run.synthetic else f"{check['delta']:+.4g}",
+                    "in band": SYNTHETIC if run.synthetic else {True: "yes", False: "no"}.get(check.get("in_band"), ""),
                 })
+            elif run.synthetic:
+                row["in band"] = SYNTHETIC
             table.append(row)
     return table
+
+
+def columns_of(table: list[dict]) -> tuple[str, ...]:
+    """:data:`COLUMNS` with the swept override columns after ``key metrics`` (the first three columns stay
+    put for scripts that read the CSV)."""
+    swept = [c for c in (table[0] if table else {}) if c not in COLUMNS]
+    return (*COLUMNS[:3], *swept, *COLUMNS[3:])
 
 
 SUMMARY_COLUMNS = ("experiment", "book metric", "book", "runs", "mean", "std", "median", "median in band")
 
 
-def summary_rows(runs: list[Path]) -> list[dict]:
-    """One row per experiment and book metric, over all its runs (e.g. several seeds)."""
+def summary_rows(runs) -> list[dict]:
+    """One row per experiment and book metric, over all its runs (e.g. several seeds). Runs on synthetic data
+    are counted apart and never in or out of the band."""
     groups: dict[tuple[str, str], dict] = {}
-    for run in runs:
-        metrics = read_metrics(run) or {}
-        for check in metrics.get("targets") or []:
-            key = (metrics.get("experiment") or metrics.get("name", ""), check["metric"])
-            group = groups.setdefault(key, {"check": check, "values": []})
-            if check["measured"] is not None:
+    for run in load_runs(runs):
+        for check in run.metrics.get("targets") or []:
+            group = groups.setdefault((run.experiment, check["metric"]), {"check": check, "values": [], "synthetic": 0})
+            if run.synthetic:
+                group["synthetic"] += 1
+            elif check.get("measured") is not None:
                 group["values"].append(check["measured"])
     table = []
     for (experiment, metric), group in groups.items():
@@ -81,89 +297,229 @@ def summary_rows(runs: list[Path]) -> list[dict]:
         mean = statistics.fmean(values) if values else None
         median = statistics.median(values) if values else None
         band = check.get("band")
+        runs_text = str(len(values)) + (f" (+{group['synthetic']} synthetic)" if group["synthetic"] else "")
+        if median is None:
+            in_band = SYNTHETIC if group["synthetic"] else ""
+        else:
+            in_band = "" if not band else ("yes" if band[0] <= median <= band[1] else "no")
         table.append({
-            "experiment": experiment, "book metric": metric, "runs": str(len(values)),
+            "experiment": experiment, "book metric": metric, "runs": runs_text,
             "book": "" if check.get("book") is None else f"{check['book']:.4g}",
             "mean": "" if mean is None else f"{mean:.4g}",
             "std": f"{statistics.pstdev(values):.2g}" if len(values) > 1 else "",
             "median": "" if median is None else f"{median:.4g}",
-            "median in band": "" if median is None or not band else ("yes" if band[0] <= median <= band[1] else "no"),
+            "median in band": in_band,
         })
     return table
 
 
-def to_csv(table: list[dict], columns=COLUMNS) -> str:
+def to_csv(table: list[dict], columns=None) -> str:
+    columns = columns or columns_of(table)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(table)
     return buffer.getvalue()
 
 
-def to_markdown(table: list[dict], columns=COLUMNS) -> str:
+def to_markdown(table: list[dict], columns=None) -> str:
+    columns = columns or columns_of(table)
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(str(row[c]).replace("|", "\\|") for c in columns) + " |" for row in table]
+    lines += ["| " + " | ".join(str(row.get(c, "")).replace("|", "\\|") for c in columns) + " |" for row in table]
     return "\n".join(lines) + "\n"
 
 
-def run_labels(runs: list[Path]) -> dict[Path, str]:
+def _short_keys(keys: list[str]) -> dict[str, str]:
+    """The shortest dotted suffix of each key that no other key ends with (``optimizer.learning_rate`` ->
+    ``learning_rate``)."""
+    short = {}
+    for key in keys:
+        parts = key.split(".")
+        for n in range(1, len(parts) + 1):
+            suffix = ".".join(parts[-n:])
+            if not any(other != key and (other == suffix or other.endswith("." + suffix)) for other in keys):
+                break
+        short[key] = suffix
+    return short
+
+
+def _short_run(name: str, experiment: str) -> str:
+    """A sweep job's folder without the ``_<name>`` Hydra appends (``3_ch04/imdb_dense_final`` -> ``3``)."""
+    suffix = f"_{experiment}"
+    return name[: -len(suffix)] if experiment and name.endswith(suffix) and len(name) > len(suffix) else name
+
+
+# Under WIDE columns, dropped in this order while the table does not fit (the run and its swept values never).
+DROP_ORDER = ("delta", "book", "experiment", "key metrics", "std", "mean", "book metric")
+WRAPPING = {"key metrics": 16, "experiment": 12, "book metric": 8, "in band": 11}
+
+
+def print_table(table: list[dict], columns, out: Console) -> None:
+    """The rich table, fitted to ``out``'s width. Under :data:`WIDE` columns: the run and its swept values
+    come first and never wrap (a sweep job's folder loses the ``_<experiment>`` suffix Hydra adds, swept keys
+    their common prefix); an experiment shared by every row becomes the title; columns empty in every row
+    are left out; ``delta`` (measured minus book), then the least useful other columns (:data:`DROP_ORDER`)
+    are dropped until the table fits, and a caption names them."""
+    columns = list(columns)
+    headers = {c: c for c in columns}
+    cells = [{c: str(row.get(c, "")) for c in columns} for row in table]
+    title = caption = None
+    if out.width < WIDE:
+        swept = [c for c in columns if c not in COLUMNS and c not in SUMMARY_COLUMNS]
+        headers.update(_short_keys(swept))
+        if "run" in columns:
+            for cell in cells:
+                cell["run"] = _short_run(cell["run"], cell.get("experiment", ""))
+            if "experiment" in columns and len({c["experiment"] for c in cells}) == 1:
+                title = f"experiment: {cells[0]['experiment'] or '-'}"
+                columns.remove("experiment")
+            columns = ["run", *swept, *(c for c in columns if c != "run" and c not in swept)]
+        # Empty in every row, or derivable (delta = measured - book): not worth a narrow terminal's columns.
+        columns = [c for c in columns if c != "delta" and (c in ("run", *swept) or any(cell[c] for cell in cells))]
+        longest = {c: max(len(headers[c]), *(len(cell[c]) for cell in cells)) for c in columns}
+        min_width = {c: min(WRAPPING.get(c, longest[c]), longest[c]) for c in columns}
+
+        def needed(cols) -> int:
+            return sum(min_width[c] for c in cols) + 3 * len(cols) - 3
+
+        dropped = ["delta"] if "delta" in headers and any(cell.get("delta") for cell in cells) else []
+        for column in DROP_ORDER:
+            if needed(columns) <= out.width:
+                break
+            if column in columns:
+                columns.remove(column)
+                dropped.append(column)
+        if dropped:
+            caption = f"not shown at this width: {', '.join(dropped)} (--format markdown or csv has every column)"
+        slack = out.width - needed(columns)
+        for column in ("book metric", "in band", "experiment", "key metrics"):  # widened in this order
+            if column in columns and slack > 0:
+                extra = min(slack, longest[column] - min_width[column])
+                min_width[column] += extra
+                slack -= extra
+    rich_table = Table(show_edge=False, title=title, title_justify="left", pad_edge=False, caption=caption,
+                       caption_justify="left")
+    for column in columns:
+        if out.width < WIDE:
+            rich_table.add_column(headers[column], overflow="fold", width=min_width[column],
+                                  no_wrap=column not in WRAPPING)
+        else:
+            rich_table.add_column(headers[column], overflow="fold")
+    for cell in cells:
+        rich_table.add_row(*(cell[c] for c in columns))
+    out.print(rich_table)
+
+
+# -- comparison plots ----------------------------------------------------------------------------------
+
+
+def run_labels(runs) -> dict[Path, str]:
     """A short label per run: its experiment (or name), plus the command-line overrides that differ
     between the runs (e.g. ``model.dropout=0.5`` in a sweep)."""
-    overrides = {run: _overrides(run) for run in runs}
-    shared = set.intersection(*(set(o) for o in overrides.values())) if overrides else set()
+    loaded = load_runs(runs)
+    swept = swept_keys(loaded)
     labels = {}
-    for run in runs:
-        metrics = read_metrics(run) or {}
-        base = metrics.get("experiment") or metrics.get("name") or run.name
-        varying = [o for o in overrides[run] if o not in shared and not o.startswith("hydra.")]
-        labels[run] = " ".join([base, *varying])
-    duplicates = [label for label in labels.values() if list(labels.values()).count(label) > 1]
-    return {run: f"{label} ({run.name})" if label in duplicates else label for run, label in labels.items()}
+    for run in loaded:
+        varying = [o for o in run.overrides if _split_override(o)[0] in swept]
+        labels[run.path] = " ".join([run.experiment or run.path.name, *varying])
+    values = list(labels.values())
+    return {path: f"{label} ({path.name})" if values.count(label) > 1 else label for path, label in labels.items()}
 
 
-def _overrides(run: Path) -> list[str]:
-    path = run / ".hydra" / "overrides.yaml"
-    if not path.is_file():
-        return []
-    return [line[2:].strip() for line in path.read_text().splitlines() if line.startswith("- ")]
-
-
-def plot_metric(runs: list[Path], metric: str, path: Path) -> Path:
+def plot_metric(runs, metric: str, path: Path) -> Path:
     """Overlay ``history[metric]`` of the runs in one PNG."""
     from dlwp_cli.plots import plot_comparison
 
-    labels = run_labels(runs)
-    curves = {}
-    for run in runs:
-        curve = (read_metrics(run) or {}).get("history", {}).get(metric)
-        if curve:
-            curves[labels[run]] = curve
+    loaded = load_runs(runs)
+    labels = run_labels(loaded)
+    curves = {labels[run.path]: run.metrics.get("history", {}).get(metric) for run in loaded}
+    curves = {label: curve for label, curve in curves.items() if curve}
     if not curves:
-        known = sorted({k for run in runs for k in (read_metrics(run) or {}).get("history", {})})
+        known = sorted({k for run in loaded for k in run.metrics.get("history", {})})
         raise ConfigError(f"No run has a '{metric}' curve. Curves these runs have: {', '.join(known) or 'none'}.")
     return plot_comparison(curves, metric, path)
 
 
+def default_plot_file(runs, metric: str, paths: list[str] | None = None) -> Path:
+    """Where ``--plot`` writes without ``--plot-file``: next to the runs, never the current directory by
+    chance: into the one folder given (a run folder or a folder of runs), else the folder the runs share."""
+    if paths and len(paths) == 1 and Path(paths[0]).is_dir():
+        return Path(paths[0]) / f"compare_{metric}.png"
+    return common_folder(load_runs(runs, warn_bad=False)) / f"compare_{metric}.png"
+
+
+# -- end of a sweep ------------------------------------------------------------------------------------
+
+
+def job_completed(run_dir: Path) -> bool:
+    """A job completed when its folder has a metrics.json whose ``status`` is ``completed``."""
+    metrics = load_metrics(run_dir, warn_bad=False)
+    return metrics is not None and metrics.get("status") == "completed"
+
+
+def sweep_jobs(sweep_dirs, job_dirs=(), since: float | None = None) -> list[Path]:
+    """The job folders of a sweep: those this process ran, and every folder under the sweep folders where
+    Hydra recorded a job's overrides (``.hydra/overrides.yaml``) at or after ``since`` (a time.time()), so
+    jobs run by another process (any Hydra launcher) are counted too."""
+    jobs: dict[Path, None] = {Path(j).resolve(): None for j in job_dirs}
+    for sweep_dir in sweep_dirs:
+        sweep_dir = Path(sweep_dir)
+        if not sweep_dir.is_dir():
+            continue
+        for record in sorted(sweep_dir.rglob(".hydra/overrides.yaml")):
+            if since is None or record.stat().st_mtime >= since - 1:
+                jobs.setdefault(record.parent.parent.resolve(), None)
+    return list(jobs)
+
+
+def sweep_summary(sweep_dirs, job_dirs=(), since: float | None = None, out: Console | None = None) -> list[Path]:
+    """Print "N of M jobs failed" (and the failed run folders) or "all M jobs completed"; return the failed
+    folders. Prints nothing when no job folder is found."""
+    out = out or console
+    jobs = sweep_jobs(sweep_dirs, job_dirs, since)
+    if not jobs:
+        return []
+    failed = [job for job in jobs if not job_completed(job)]
+    if failed:
+        out.print(f"[bold red]{len(failed)} of {len(jobs)} jobs failed:[/]")
+        for job in failed:
+            out.print(f"  {escape(_shown(job))}", soft_wrap=True)
+    else:
+        out.print(f"[green]all {len(jobs)} jobs completed[/]")
+    return failed
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+# -- the command ---------------------------------------------------------------------------------------
+
+
 def report_command(paths: list[str], fmt: str = "table", output: str | None = None, summary: bool = False,
                    plot: str | None = None, plot_file: str | None = None) -> int:
-    runs = find_runs(paths or ["outputs"])
+    runs = load_runs(find_runs(paths or ["outputs"]))
     if plot:
-        target = Path(plot_file or f"compare_{plot}.png")
+        if not runs:
+            raise ConfigError(f"No finished runs (no readable {METRICS}) under: {', '.join(paths or ['outputs'])}")
+        target = Path(plot_file) if plot_file else default_plot_file(runs, plot, paths or ["outputs"])
         plot_metric(runs, plot, target)
-        console.print(f"{plot} of {len(runs)} runs: {target}")
-    table, columns = (summary_rows(runs), SUMMARY_COLUMNS) if summary else (rows(runs), COLUMNS)
+        console.print(f"{plot} of {len(runs)} runs: {_shown(target.resolve())}", markup=False, soft_wrap=True)
+    if summary:
+        table, columns = summary_rows(runs), SUMMARY_COLUMNS
+    else:
+        table = rows(runs)
+        columns = columns_of(table)
     if not table:
-        console.print(f"No finished runs (no {METRICS}) under: {', '.join(paths)}")
+        console.print(f"No finished runs (no {METRICS}) under: {', '.join(paths or ['outputs'])}", markup=False)
         return 0
     text = to_csv(table, columns) if fmt == "csv" else to_markdown(table, columns) if fmt == "markdown" else None
     if text is None:
-        rich_table = Table(show_edge=False)
-        for column in columns:
-            rich_table.add_column(column, overflow="fold")
-        for row in table:
-            rich_table.add_row(*(row[c] for c in columns))
         # Piped output has no terminal width to respect: keep each run on one line.
-        (console if console.is_terminal else Console(width=240, highlight=False)).print(rich_table)
+        print_table(table, columns, console if console.is_terminal else Console(width=240, highlight=False))
     else:
         console.print(text, end="", markup=False, soft_wrap=True)
     if output:

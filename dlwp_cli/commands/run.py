@@ -12,6 +12,7 @@ import dataclasses
 import itertools
 import os
 import sys
+import time
 from pathlib import Path
 
 from dlwp_cli.config import catalog
@@ -21,21 +22,68 @@ MAX_PRECHECKED_JOBS = 200
 CFG_TYPES = ("job", "hydra", "all")
 INFO_TOPICS = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
 RUN_USAGE = """\
-usage: dlwp run [--config-dir DIR] [-m] [--cfg job|hydra|all [-p PACKAGE] [--resolve]] [--info [TOPIC]]
-                [OVERRIDES...]
+usage: dlwp run [OVERRIDES...] [-m] [--config-dir DIR] [--cfg job|hydra|all] [--info]
 
-Hydra overrides, e.g. task=imdb model=dense epochs=3; see 'dlwp list' for the groups and 'dlwp show' for the
-composed config. Options may stand anywhere on the line.
+Train and evaluate one configuration, or sweep several with -m. Options may stand anywhere on the line.
 
+  OVERRIDES                  Hydra overrides: group=option to pick a config of a group, key=value to set a
+                             value (task=imdb model=dense epochs=3 optimizer.learning_rate=1e-4)
+  -m, --multirun             a sweep: one run per combination of comma-separated values (glob(...) too),
+                             under outputs/multirun/ (hydra.sweep.dir=PATH), ending with how many failed
   --config-dir DIR, -cd DIR  also read configs from DIR (DIR/experiment/mine.yaml -> experiment=mine);
                              more folders with hydra.searchpath=[file:///abs/dir,pkg://some.package]
-  -m, --multirun             a sweep: one run per combination of comma-separated values (glob(...) too)
   --cfg job|hydra|all        print the composed config (the job's, Hydra's or both) and train nothing;
                              -p/--package PACKAGE prints one node, --resolve resolves interpolations
   --info [TOPIC]             print Hydra's information (all, config, defaults, defaults-tree, plugins,
                              searchpath) and train nothing
   --hydra-help               Hydra's own help
-  resume=RUN_DIR|last        continue an interrupted run in its own folder, with its own overrides"""
+
+config groups (dlwp list GROUP shows the options and what each does):
+{groups}
+
+main top-level keys (dlwp show prints them all, with their values):
+  seed=42                    random seed (weights, shuffling, synthetic data)
+  epochs=N, batch_size=N     override the task's (the book's) training settings
+  precision=float32          float32 | mixed_float16 (GPU) | mixed_bfloat16
+  source=real                real | synthetic (random data of the real shapes)
+  data_dir=PATH              where the datasets are (else $DLWP_DATA_DIR); download=false: never download
+  deterministic=true         TensorFlow's op determinism (slower, bit-identical reruns)
+  transforms.* performance.* output.*   data changes (ch. 5), speed settings, what the run folder gets
+  hydra.run.dir=PATH         the run folder (default outputs/<experiment or task-model>/<date_time>)
+
+special overrides:
+  resume=RUN_DIR|last        continue an interrupted run in its own folder, with its own overrides
+                             (last: the newest unfinished run under ./outputs)
+  debug=smoke                any task/model pair on tiny synthetic data, 1 epoch, in seconds
+
+your own configs: put them in a folder laid out like the groups (DIR/experiment/mine.yaml,
+DIR/model/wide.yaml, DIR/task/mytable.yaml) and add --config-dir DIR; give them names of their own (a
+packaged option of the same name wins). See the README section "Your own data and models".
+
+examples:
+  dlwp run experiment=ch02/mnist_dense
+  dlwp run task=imdb model=dense epochs=3 seed=1
+  dlwp run -m model.dropout=0,0.5 optimizer.learning_rate=1e-3,1e-4
+  dlwp run experiment=ch04/boston_kfold debug=smoke
+  dlwp run -cd my_configs experiment=mine --cfg job\
+"""
+
+
+def run_help() -> str:
+    """``dlwp run --help``: the usage, with the config groups and their options read from the search path
+    (no TensorFlow import)."""
+    lines = []
+    for group in catalog.groups():
+        options = catalog.options(group)
+        line = f"  {group:<26} "
+        for i, option in enumerate(options):
+            rest = f", ... ({len(options)} in all)" if i < len(options) - 1 else ""
+            if i and len(line) + len(option) + len(rest) + 2 > 110:
+                line += f", ... ({len(options)} in all)"
+                break
+            line += (", " if i else "") + option
+        lines.append(line)
+    return RUN_USAGE.format(groups="\n".join(lines))
 
 
 @dataclasses.dataclass
@@ -305,7 +353,7 @@ def resume_args(args: list[str]) -> list[str]:
 def run_command(args: list[str]) -> int:
     parsed = parse_args(args)
     if parsed.help:
-        print(RUN_USAGE)
+        print(run_help())
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ start-up noise
     if any(o.startswith("resume=") for o in parsed.overrides):
@@ -321,9 +369,19 @@ def run_command(args: list[str]) -> int:
 
             compose(parsed.overrides)  # a clear error for a bad override; no validation, no run folder
     else:
-        precheck(parsed.overrides, parsed.multirun)
+        from dlwp_cli import console
+
+        # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL (see dlwp_cli.console): the checks
+        # import it, so they run with those lines filtered out, and so does finding the devices.
+        with console.native_log_filtered():
+            precheck(parsed.overrides, parsed.multirun)
+            console.load_tensorflow()
     from dlwp_cli import app
 
+    sweeping = parsed.multirun and not parsed.prints_only
+    started = time.time()
+    del app.JOB_DIRS[:], app.SWEEP_DIRS[:]  # this call's jobs only
+    planned_sweep_dir = _planned_sweep_dir(parsed.overrides) if sweeping else None
     saved = sys.argv
     sys.argv = ["dlwp", *parsed.hydra_argv()]
     try:
@@ -332,4 +390,26 @@ def run_command(args: list[str]) -> int:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     finally:
         sys.argv = saved
-    return 1 if app.FAILED_JOBS else 0
+    failed = bool(app.FAILED_JOBS)
+    if sweeping:
+        failed = end_of_sweep(app, planned_sweep_dir, started) or failed
+    return 1 if failed else 0
+
+
+def _planned_sweep_dir(overrides: list[str]) -> str | None:
+    """The sweep folder as composed now (a fallback for launchers whose jobs run in other processes)."""
+    try:
+        from dlwp_cli.config.compose import compose
+
+        return str(compose(expand_sweep(overrides)[0]).hydra.sweep.dir)
+    except Exception:  # only a fallback: never fail a sweep over it
+        return None
+
+
+def end_of_sweep(app, planned_sweep_dir: str | None, started: float) -> bool:
+    """Print "N of M jobs failed" (with the failed run folders) or "all M jobs completed", counted from the
+    jobs' run folders; True when a job failed."""
+    from dlwp_cli.commands.report import sweep_summary
+
+    sweep_dirs = list(app.SWEEP_DIRS) or ([planned_sweep_dir] if planned_sweep_dir else [])
+    return bool(sweep_summary(sweep_dirs, app.JOB_DIRS, since=started))
