@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import tempfile
 import time
@@ -122,6 +123,9 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
     if show:
         console.summary(cfg, choices, run_dir)
     run_folder.write_config(run_dir, cfg)
+    run_folder.write_json(run_dir / run_folder.METRICS, {  # replaced by the full metrics once completed
+        "status": run_folder.RUNNING, "experiment": cfg.experiment, "name": cfg.name, "pid": os.getpid(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S")})
     seed_everything(int(cfg.seed), cfg.deterministic)
 
     splits = load_data(cfg)

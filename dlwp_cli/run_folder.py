@@ -94,3 +94,82 @@ def read_metrics(run_dir: Path) -> dict | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+
+
+# --- who is writing a run folder, and how far it got ---------------------------------------------------
+
+LOCK = ".lock"
+BACKUP_HISTORY = Path("backup") / "fit" / "history.json"
+RUNNING, INTERRUPTED, FAILED, COMPLETED = "running", "interrupted", "failed", "completed"
+_HELD: dict[Path, int] = {}  # run folders this process holds: folder -> open file descriptor
+
+
+def lock(run_dir: Path) -> None:
+    """Hold ``RUN_DIR/.lock`` for the rest of this process (``fcntl.flock``: the system releases it when the
+    process dies, so a killed run can be resumed at once). Another process's run in the folder raises
+    OutputError naming its PID, and the folder is left as it was."""
+    import fcntl
+
+    folder = Path(run_dir).resolve()
+    if folder in _HELD:
+        return
+    ensure_writable(folder)
+    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise OutputError(f"The run folder '{folder}' is in use by another process (PID {holder}). Wait for it "
+                          "to finish, or choose another folder with hydra.run.dir=PATH.") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    _HELD[folder] = fd
+
+
+def is_locked(run_dir: Path) -> bool:
+    """Whether a live process holds the run folder."""
+    import fcntl
+
+    folder = Path(run_dir).resolve()
+    if folder in _HELD:
+        return True
+    try:
+        fd = os.open(folder / LOCK, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def status(run_dir: Path) -> str | None:
+    """The run's status: ``completed``, ``failed``, ``interrupted``, or ``running`` while a process holds the
+    folder; a ``running`` run whose process is gone (killed) counts as ``interrupted``. None: no run here."""
+    metrics = read_metrics(run_dir)
+    recorded = metrics.get("status") if isinstance(metrics, dict) else None
+    if recorded == RUNNING and not is_locked(run_dir):
+        return INTERRUPTED
+    return recorded
+
+
+def mark(run_dir: Path, state: str, **details) -> None:
+    """Record a run that has not completed: its status and details (the completed run's metrics.json is
+    written by the pipeline, and never replaced here)."""
+    current = read_metrics(run_dir)
+    if isinstance(current, dict) and current.get("status") == COMPLETED:
+        return
+    write_json(Path(run_dir) / METRICS, {"status": state, **details})
+
+
+def epochs_done(run_dir: Path) -> int:
+    """Epochs of a plain fit backed up so far (0 without a backup)."""
+    try:
+        return len(json.loads((Path(run_dir) / BACKUP_HISTORY).read_text()))
+    except (OSError, ValueError):
+        return 0

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from dlwp_cli import pipeline
-from dlwp_cli.commands.run import resume_args, unfinished_runs
+from dlwp_cli import run_folder
+from dlwp_cli.commands.resume import apply_overrides, find_run, interrupted_runs
 from dlwp_cli.config.compose import compose_validated
 from dlwp_cli.errors import ConfigError
 from dlwp_cli.training.resilience import NonFiniteLoss
@@ -44,7 +45,7 @@ def test_killed_run_resumes_with_a_complete_history(tmp_path):
     worker.wait()
     done_before = epochs_backed_up(run_dir)
     assert 15 <= done_before < EPOCHS, "the run must be killed mid-training"
-    assert not (run_dir / "metrics.json").exists()
+    assert run_folder.status(run_dir) == "interrupted"  # killed: "running", with no live process
 
     resumed = dlwp_run("resume=last", cwd=tmp_path)
     _, stderr = resumed.communicate(timeout=300)
@@ -60,21 +61,65 @@ def test_killed_run_resumes_with_a_complete_history(tmp_path):
     assert metrics["test"]["accuracy"] == pytest.approx(reference["test"]["accuracy"], abs=0.03)
 
 
-def test_resume_arguments(tmp_path, monkeypatch):
+def test_which_runs_resume(tmp_path, monkeypatch):
+    from omegaconf import OmegaConf
+
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ConfigError, match="found no unfinished run"):
-        resume_args(["resume=last"])
-    run_dir = tmp_path / "outputs" / "a" / "2026"
-    (run_dir / ".hydra").mkdir(parents=True)
-    (run_dir / ".hydra" / "overrides.yaml").write_text("- task=digits\n- epochs=7\n")
-    assert [run.resolve() for run in unfinished_runs()] == [run_dir.resolve()]
-    assert resume_args(["resume=last", "epochs=9"]) == ["task=digits", "epochs=7", "epochs=9",
-                                                        f"hydra.run.dir={run_dir.resolve()}"]
-    (run_dir / "metrics.json").write_text("{}")
-    with pytest.raises(ConfigError, match="already finished"):
-        resume_args([f"resume={run_dir}"])
+    with pytest.raises(ConfigError, match="found no interrupted run"):
+        find_run("last")
+    runs = {}
+    for name, state in (("done", "completed"), ("broke", "failed"), ("killed", "running"), ("stopped", "interrupted")):
+        runs[name] = tmp_path / "outputs" / name
+        runs[name].mkdir(parents=True)
+        (runs[name] / "config.yaml").write_text("epochs: 7\ntask: {name: digits}\n")
+        run_folder.write_json(runs[name] / "metrics.json", {"status": state})
+        time.sleep(0.01)
+    # A 'running' run whose process is gone (killed) counts as interrupted; completed and failed ones do not.
+    assert [r.name for r in interrupted_runs()] == ["stopped", "killed"]
+    assert find_run("last").name == "stopped"
+    with pytest.raises(ConfigError, match="already completed"):
+        find_run(str(runs["done"]))
     with pytest.raises(ConfigError, match="not a dlwp run folder"):
-        resume_args([f"resume={tmp_path}"])
+        find_run(str(tmp_path))
+    cfg = apply_overrides(OmegaConf.load(runs["killed"] / "config.yaml"), ["epochs=9"])
+    assert cfg.epochs == 9
+    with pytest.raises(ConfigError, match="Unknown key 'epoch'.*Did you mean 'epochs'"):
+        apply_overrides(cfg, ["epoch=9"])
+    with pytest.raises(ConfigError, match="keeps? .*config groups|its own config groups"):
+        apply_overrides(cfg, ["task=mnist"])
+
+
+def test_two_runs_into_one_folder_one_is_refused_and_ctrl_c_interrupts(tmp_path):
+    """A second process is refused while the first holds the folder; Ctrl-C then stops the first with status
+    interrupted and one line saying how to continue; resume completes it from the saved config.yaml."""
+    run_dir = tmp_path / "outputs" / "shared"
+    first = dlwp_run(*RUN, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    deadline = time.time() + 180
+    while epochs_backed_up(run_dir) < 3 and time.time() < deadline and first.poll() is None:
+        time.sleep(0.2)
+    before = sorted(p.name for p in run_dir.iterdir())
+    second = dlwp_run("task=digits", "epochs=1", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    _, refused = second.communicate(timeout=120)
+    assert second.returncode == 2
+    assert f"in use by another process (PID {first.pid})" in " ".join(refused.split())
+    assert sorted(p.name for p in run_dir.iterdir()) == before and run_folder.status(run_dir) == "running"
+
+    first.send_signal(signal.SIGINT)
+    _, stderr = first.communicate(timeout=120)
+    assert first.returncode == 130
+    done = json.loads((run_dir / "metrics.json").read_text())
+    assert done["status"] == "interrupted" and done["epochs_done"] >= 3
+    assert f"interrupted after epoch {done['epochs_done']}; continue with `dlwp run resume={run_dir}`" in stderr
+
+    # The saved config, not today's config tree, drives the resumed run: Hydra's record is not even needed.
+    for path in sorted((run_dir / ".hydra").iterdir()):
+        path.unlink()
+    resumed = dlwp_run(f"resume={run_dir}", cwd=tmp_path)
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err[-2000:]
+    assert f"resuming {run_dir} after epoch" in out
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and len(metrics["history"]["loss"]) == EPOCHS
 
 
 def test_nan_loss_stops_the_run_with_a_clear_message(tmp_path):
@@ -84,7 +129,7 @@ def test_nan_loss_stops_the_run_with_a_clear_message(tmp_path):
         pipeline.run(cfg, tmp_path, choices={})
     message = str(info.value)
     assert ("became nan" in message or "became inf" in message) and "learning_rate" in message
-    assert not (tmp_path / "metrics.json").exists()
+    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "running"  # never completed
 
 
 def test_after_a_nan_in_a_real_fit_the_last_good_epochs_backup_survives(tmp_path, monkeypatch):
@@ -108,7 +153,7 @@ def test_after_a_nan_in_a_real_fit_the_last_good_epochs_backup_survives(tmp_path
         handle.visititems(lambda name, item: weights.append(item[()]) if isinstance(item, h5py.Dataset) else None)
     assert weights and all(np.all(np.isfinite(w)) for w in weights)
     assert len(json.loads((backup / "history.json").read_text())) == 2
-    assert not (tmp_path / "metrics.json").exists()
+    assert json.loads((tmp_path / "metrics.json").read_text())["status"] != "completed"
     sys.modules.pop("user_plugins", None)
 
 

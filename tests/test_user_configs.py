@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dlwp_cli import run_folder
 from dlwp_cli.config import catalog
 from dlwp_cli.errors import ConfigError
 from dlwp_cli.main import main
@@ -257,91 +260,22 @@ def test_glob_sweeps_reach_user_options(user_dir, hydra_argv, tmp_path):
 # -- resume= --------------------------------------------------------------------------------------
 
 
-def _fake_run(run_dir: Path, overrides_yaml: str, hydra_yaml: str | None) -> Path:
-    (run_dir / ".hydra").mkdir(parents=True)
-    (run_dir / ".hydra" / "overrides.yaml").write_text(overrides_yaml)
-    if hydra_yaml is not None:
-        (run_dir / ".hydra" / "hydra.yaml").write_text(hydra_yaml)
-    return run_dir
-
-
-@pytest.mark.parametrize("path_style", ["file_url", "schema_field"])
-def test_resume_keeps_config_dir_and_exact_overrides(user_dir, tmp_path, path_style):
-    from dlwp_cli.commands.run import resume_args
-
-    source = (f"path: file://{user_dir}" if path_style == "file_url" else f"path: {user_dir}\n      schema: file")
-    hydra_yaml = f"""\
-hydra:
-  run:
-    dir: outputs/${{name}}/${{now:%Y-%m-%d_%H-%M-%S}}
-  overrides:
-    hydra:
-    - hydra.run.dir=somewhere
-    task:
-    - experiment=mine
-  runtime:
-    config_sources:
-    - path: hydra.conf
-      schema: pkg
-      provider: hydra
-    - path: dlwp_conf
-      schema: pkg
-      provider: main
-    - {source}
-      provider: command-line
-    - path: ''
-      schema: structured
-      provider: schema
-"""
-    run = _fake_run(tmp_path / "outputs" / "mine" / "2024-01-01_00-00-00",
-                    "- experiment=mine\n- 'model.units=[8, 8]'\n- \"name='a: b'\"\n- hydra.run.dir=somewhere\n",
-                    hydra_yaml)
-    args = resume_args([f"resume={run}", "seed=5"])
-    assert args == ["--config-dir", str(user_dir), "experiment=mine", "model.units=[8, 8]", "name='a: b'",
-                    "seed=5", f"hydra.run.dir={run.resolve()}"]
-    mine_elsewhere = tmp_path / "moved"
-    mine_elsewhere.mkdir()
-    assert resume_args([f"resume={run}", "-cd", str(mine_elsewhere)])[:2] == ["--config-dir", str(mine_elsewhere)]
-
-
-def test_resume_last_looks_in_current_outputs(user_dir, tmp_path, monkeypatch):
-    from dlwp_cli.commands.run import resume_args
-
-    run = _fake_run(tmp_path / "outputs" / "mine" / "2024-01-01_00-00-00", "- experiment=mine\n", None)
-    monkeypatch.chdir(tmp_path)
-    assert resume_args(["resume=last"]) == ["experiment=mine", f"hydra.run.dir={run.resolve()}"]
-    (run / "metrics.json").write_text("{}")
-    with pytest.raises(ConfigError, match="no unfinished run"):
-        resume_args(["resume=last"])
-
-
-def test_resume_from_a_record_written_by_hydra(user_dir, tmp_path, monkeypatch):
-    """A real Hydra app (dlwp's config, no training) writes .hydra/; resume rebuilds its command line."""
-    import hydra
-
-    from dlwp_cli.commands.run import parse_args, resume_args
-    from dlwp_cli.config.compose import compose
-
-    other = tmp_path / "other"
-    (other / "optimizer").mkdir(parents=True)
-    (other / "optimizer" / "slow.yaml").write_text("# Slow SGD\n_target_: keras.optimizers.SGD\nlearning_rate: 0.0001\n")
-    seen = []
-    app = hydra.main(config_path="pkg://dlwp_conf", config_name="config", version_base="1.3")(
-        lambda cfg: seen.append(cfg.epochs))
-    run = tmp_path / "run"
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "argv", ["dlwp", "--config-dir", str(user_dir), "experiment=mine", "optimizer=slow",
-                                      "model.units=[8, 8]", f"hydra.searchpath=[file://{other}]",
-                                      f"hydra.run.dir={run}"])
-    app()
-    assert seen == [3] and (run / ".hydra" / "hydra.yaml").is_file()
-    args = resume_args([f"resume={run}"])
-    assert args[:2] == ["--config-dir", str(user_dir)]
-    assert "model.units=[8, 8]" in args and f"hydra.searchpath=[file://{other}]" in args
-    parsed = parse_args(args)
-    cfg = compose(catalog.configure(parsed.config_dir, parsed.overrides))
-    assert cfg.epochs == 3 and list(cfg.model.units) == [8, 8] and cfg.optimizer.learning_rate == 0.0001
-    assert str(cfg.hydra.run.dir) == str(run.resolve())
+def test_a_user_config_run_resumes_without_its_config_dir(user_dir, tmp_path):
+    """resume= continues from the run's saved config.yaml, which holds everything the user dir gave it."""
+    run = tmp_path / "outputs" / "mine"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-m", "dlwp_cli.main", "run"]
+    first = subprocess.run([*command, "--config-dir", str(user_dir), "experiment=mine", "model.units=[8, 8]",
+                            "output.console=false", f"hydra.run.dir={run}"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-1500:]
+    run_folder.write_json(run / "metrics.json", {"status": "interrupted"})  # as if it had been stopped
+    again = subprocess.run([*command, "resume=last", "epochs=4"], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-1500:]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and len(metrics["history"]["loss"]) == 4
+    assert "units:\n  - 8\n  - 8" in (run / "config.yaml").read_text()
 
 
 # -- help -----------------------------------------------------------------------------------------

@@ -235,6 +235,9 @@ def common_folder(runs: list[Run]) -> Path:
 
 
 def _key_metrics(metrics: dict) -> str:
+    state = metrics.get("status", "completed")
+    if state != "completed":  # a run that is running, was interrupted or failed has no results yet
+        return f"({state}{': ' + str(metrics['error']) if metrics.get('error') else ''})"
     values = {f"test.{k}": v for k, v in metrics.get("test", {}).items()}
     values.update({f"cv.{k}": v for k, v in metrics.get("cv", {}).get("mean", {}).items()})
     if not values and metrics.get("best_epoch"):

@@ -239,9 +239,9 @@ def expand_sweep(overrides: list[str]) -> list[list[str]]:
     return [list(combo) for combo in itertools.islice(itertools.product(*axes), MAX_PRECHECKED_JOBS)]
 
 
-def precheck(overrides: list[str], multirun: bool) -> None:
+def precheck(overrides: list[str], multirun: bool) -> Path:
     """Compose and validate each job (with the catalog's search path, as the real run will), and make
-    sure its output folder can be written."""
+    sure its output folder can be written; return that folder (the sweep's for a multirun)."""
     from dlwp_cli.config.compose import compose
     from dlwp_cli.config.validate import check_runtime_targets, validate
     from dlwp_cli.run_folder import ensure_writable
@@ -257,97 +257,7 @@ def precheck(overrides: list[str], multirun: bool) -> None:
         if targets not in checked:  # imports TensorFlow: after every check that does not need it
             check_runtime_targets(typed)
             checked.add(targets)
-    ensure_writable(Path(str(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir)))
-
-
-def unfinished_runs(root: Path | None = None) -> list[Path]:
-    """Run folders under ``root`` (default: ``outputs/`` of the current directory) that started (Hydra
-    recorded their overrides) but wrote no metrics.json, newest first."""
-    root = Path.cwd() / "outputs" if root is None else Path(root)
-    started = [p.parent.parent for p in root.rglob(".hydra/overrides.yaml")] if root.is_dir() else []
-    unfinished = [run for run in started if not (run / "metrics.json").exists()]
-    return sorted(unfinished, key=lambda run: (run / ".hydra" / "overrides.yaml").stat().st_mtime, reverse=True)
-
-
-def recorded_overrides(run_dir: Path) -> list[str]:
-    """The overrides Hydra recorded in ``RUN_DIR/.hydra/overrides.yaml``, exactly (quoted values too)."""
-    import yaml
-
-    path = Path(run_dir) / ".hydra" / "overrides.yaml"
-    try:
-        loaded = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(f"Cannot read '{path}': {err}") from None
-    if loaded is None:
-        return []
-    if not isinstance(loaded, list) or not all(isinstance(o, str) for o in loaded):
-        raise ConfigError(f"'{path}' is not a list of overrides; is '{run_dir}' a dlwp run folder?")
-    return loaded
-
-
-def recorded_search_path(run_dir: Path) -> tuple[str | None, str | None]:
-    """(the ``--config-dir`` of a run, its ``hydra.searchpath=...`` override), from ``.hydra/hydra.yaml``;
-    None where the run had none (or the file is missing)."""
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    path = Path(run_dir) / ".hydra" / "hydra.yaml"
-    if not path.is_file():
-        return None, None
-    try:
-        hydra_cfg = OmegaConf.load(path)
-        sources = OmegaConf.to_container(OmegaConf.select(hydra_cfg, "hydra.runtime.config_sources",
-                                                          default=[]) or [], resolve=False)
-        hydra_overrides = OmegaConf.to_container(OmegaConf.select(hydra_cfg, "hydra.overrides.hydra",
-                                                                  default=[]) or [], resolve=False)
-    except (OmegaConfBaseException, OSError, ValueError) as err:
-        raise ConfigError(f"Cannot read '{path}': {str(err).splitlines()[0]}") from None
-    config_dir = None
-    for source in sources:
-        if isinstance(source, dict) and source.get("provider") == "command-line":
-            where = str(source.get("path", ""))
-            scheme, sep, rest = where.partition("://")
-            if sep:
-                where = rest if scheme == "file" else ""
-            elif source.get("schema", "file") != "file":
-                where = ""
-            if where:
-                config_dir = where
-    searchpath = next((str(o) for o in hydra_overrides if catalog.is_searchpath(str(o))), None)
-    return config_dir, searchpath
-
-
-def resume_args(args: list[str]) -> list[str]:
-    """``resume=RUN_DIR`` (or ``resume=last``, the newest unfinished run under ``./outputs``): that run's own
-    overrides and config dirs, into the same folder, so training continues from its last backed-up epoch;
-    overrides given next to it are added after the run's own, and a ``--config-dir`` given next to it
-    replaces the recorded one."""
-    value = next(a.split("=", 1)[1] for a in args if a.startswith("resume="))
-    others = [a for a in args if not a.startswith("resume=")]
-    given_dir, others = catalog.split_config_dir(others)
-    if any(a in ("-m", "--multirun") for a in others):
-        raise ConfigError("resume= continues one run; it cannot be combined with -m/--multirun.")
-    if value == "last":
-        candidates = unfinished_runs()
-        if not candidates:
-            raise ConfigError("resume=last found no unfinished run under ./outputs (a run folder without "
-                              "metrics.json). Give the folder: resume=outputs/<experiment>/<date_time>.")
-        run_dir = candidates[0]
-    else:
-        run_dir = Path(value)
-    if not (run_dir / ".hydra" / "overrides.yaml").is_file():
-        raise ConfigError(f"resume={value}: '{run_dir}' is not a dlwp run folder (no .hydra/overrides.yaml).")
-    if (run_dir / "metrics.json").exists():
-        raise ConfigError(f"resume={value}: the run in '{run_dir}' already finished (it has metrics.json).")
-    original = [o for o in recorded_overrides(run_dir) if not o.startswith("hydra.run.dir=")]
-    recorded_dir, searchpath = recorded_search_path(run_dir)
-    config_dir = given_dir or recorded_dir
-    if given_dir is None and recorded_dir is not None and not Path(recorded_dir).is_dir():
-        raise ConfigError(f"resume={value}: the run read configs from --config-dir {recorded_dir}, which no longer "
-                          "exists. Give the folder that holds them now with --config-dir DIR.")
-    extra = [searchpath] if searchpath and not any(catalog.is_searchpath(o) for o in [*original, *others]) else []
-    flags = ["--config-dir", config_dir] if config_dir else []
-    return [*flags, *original, *others, *extra, f"hydra.run.dir={run_dir.resolve()}"]
+    return ensure_writable(Path(str(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir)))
 
 
 def run_command(args: list[str]) -> int:
@@ -357,7 +267,9 @@ def run_command(args: list[str]) -> int:
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ start-up noise
     if any(o.startswith("resume=") for o in parsed.overrides):
-        parsed = parse_args(resume_args(args))
+        from dlwp_cli.commands.resume import resume_command
+
+        return resume_command(parsed)
     parsed.overrides = catalog.configure(parsed.config_dir, parsed.overrides)
     if parsed.config_dir is not None:
         parsed.config_dir = str(catalog.get_search_path().config_dir)  # absolute, as Hydra records it
@@ -374,7 +286,11 @@ def run_command(args: list[str]) -> int:
         # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL (see dlwp_cli.console): the checks
         # import it, so they run with those lines filtered out, and so does finding the devices.
         with console.native_log_filtered():
-            precheck(parsed.overrides, parsed.multirun)
+            folder = precheck(parsed.overrides, parsed.multirun)
+            if not parsed.multirun:  # held before Hydra writes anything into it (.hydra/ included)
+                from dlwp_cli import run_folder
+
+                run_folder.lock(folder)
             console.load_tensorflow()
     from dlwp_cli import app
 
