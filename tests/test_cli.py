@@ -125,7 +125,9 @@ def test_missing_data_offline_names_the_file(tmp_path):
     assert result.returncode != 0
     assert "train-images-idx3-ubyte.gz" in result.stderr and "DLWP_DATA_DIR" in result.stderr
     assert "Traceback" not in result.stderr
-    assert not (tmp_path / "run" / "metrics.json").exists()
+    recorded = json.loads((tmp_path / "run" / "metrics.json").read_text())  # a failed run, not a result
+    assert recorded["status"] == "failed" and "train-images-idx3-ubyte.gz" in recorded["error"]
+    assert "train-images-idx3-ubyte.gz" in (tmp_path / "run" / "error.log").read_text()
 
 
 def test_glob_sweep_reaches_nested_experiments(tmp_path):
