@@ -7,6 +7,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from dlwp_cli import console, run_folder
+from dlwp_cli.config.plugins import import_target
 from dlwp_cli.config.validate import model_class, trainer_mode
 from dlwp_cli.errors import ConfigError
 from dlwp_cli.training.features import apply_transforms, choose_input_kind, prepare
@@ -80,3 +81,13 @@ def describe_data(cfg: DictConfig, splits, run_dir: Path, show: bool) -> None:
                               f"{cfg.task.head.activation or 'linear'}, loss {cfg.task.loss})")
     for warning in splits.warnings:
         console.console.print(f"[yellow]warning:[/] {warning}")
+
+
+def data_description(cfg) -> list[str]:
+    """What the task's dataset says of the data it would read (its ``describe`` hook, e.g. a table's schema):
+    ``dlwp show`` prints it, and ``dlwp run`` calls it before making a run folder, so a bad table stops there."""
+    describe = getattr(import_target(cfg.task.dataset._target_, "task.dataset"), "describe", None)
+    if describe is None or cfg.source != "real":
+        return []
+    arguments = {k: v for k, v in OmegaConf.to_container(cfg.task.dataset, resolve=True).items() if k != "_target_"}
+    return ["data:", *describe(**arguments)]

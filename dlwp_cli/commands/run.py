@@ -246,7 +246,7 @@ def precheck(overrides: list[str], multirun: bool) -> Path:
     from dlwp_cli.config.validate import check_runtime_targets, validate
     from dlwp_cli.run_folder import ensure_writable
 
-    from dlwp_cli.commands.show import data_description
+    from dlwp_cli.data import data_description
 
     checked = set()
     for job in expand_sweep(overrides) if multirun else [overrides]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dlwp_cli.config import catalog
 from dlwp_cli.config.compose import compose_validated
+from dlwp_cli.data import data_description
 from dlwp_cli.console import config_tree, console
 from dlwp_cli.errors import ConfigError
 
@@ -22,16 +23,3 @@ def show_command(overrides: list[str], config_dir: str | None = None) -> int:
     for line in described:
         console.print(f"  {line}", markup=False, highlight=False)
     return 0
-
-
-def data_description(cfg) -> list[str]:
-    """What the task's dataset says of the data it would read (its ``describe`` hook, e.g. a table's schema)."""
-    from omegaconf import OmegaConf
-
-    from dlwp_cli.config.plugins import import_target
-
-    describe = getattr(import_target(cfg.task.dataset._target_, "task.dataset"), "describe", None)
-    if describe is None or cfg.source != "real":
-        return []
-    arguments = {k: v for k, v in OmegaConf.to_container(cfg.task.dataset, resolve=True).items() if k != "_target_"}
-    return ["data:", *describe(**arguments)]
