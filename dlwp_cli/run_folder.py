@@ -99,7 +99,7 @@ def read_metrics(run_dir: Path) -> dict | None:
 # --- who is writing a run folder, and how far it got ---------------------------------------------------
 
 LOCK = ".lock"
-BACKUP_HISTORY = Path("backup") / "fit" / "history.json"
+BACKUP_STATE = Path("backup") / "fit" / "training_metadata.json"  # Keras's BackupAndRestore record
 RUNNING, INTERRUPTED, FAILED, COMPLETED = "running", "interrupted", "failed", "completed"
 _HELD: dict[Path, int] = {}  # run folders this process holds: folder -> open file descriptor
 
@@ -168,8 +168,8 @@ def mark(run_dir: Path, state: str, **details) -> None:
 
 
 def epochs_done(run_dir: Path) -> int:
-    """Epochs of a plain fit backed up so far (0 without a backup)."""
+    """Epochs of a plain fit backed up so far, as its backup records them (0 without a backup)."""
     try:
-        return len(json.loads((Path(run_dir) / BACKUP_HISTORY).read_text()))
-    except (OSError, ValueError):
+        return int(json.loads((Path(run_dir) / BACKUP_STATE).read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
         return 0

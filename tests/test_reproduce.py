@@ -84,6 +84,22 @@ def test_book_targets(experiment, outputs):
     assert_targets(reproduce(experiment, outputs))
 
 
+# Experiments whose targets are exact counts or "the run learns / the metric is logged": one seed asserts them.
+ONE_SEED = [
+    "ch03/synthetic2d_keras_linear_fit", "ch03/synthetic2d_keras_linear_holdout", "ch05/imdb_l1",
+    "ch05/imdb_l1_l2", "ch07/mnist_functional", "ch07/mnist_custom_metric", "ch07/mnist_callbacks",
+    "ch07/mnist_custom_callback", "ch07/mnist_tensorboard", "ch07/mnist_custom_loop",
+    "ch07/mnist_custom_loop_tf_function", "ch07/mnist_custom_train_step", "ch07/tickets_multi_io",
+    "ch07/tickets_subclassed",
+]
+
+
+@pytest.mark.parametrize("experiment", ONE_SEED)
+def test_book_targets_one_seed(experiment, outputs):
+    metrics = reproduce_seed(experiment, SEEDS[0], outputs)
+    assert_targets([metrics])
+
+
 def test_mnist_dense_details(outputs):
     for metrics in reproduce("ch02/mnist_dense", outputs):
         assert metrics["test"]["accuracy"] < metrics["history"]["accuracy"][-1]  # the book's first overfitting

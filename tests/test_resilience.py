@@ -162,15 +162,15 @@ def test_the_guard_runs_before_the_backup_so_the_last_good_epoch_stays(tmp_path)
 
     from dlwp_cli.training.resilience import resilience_callbacks
 
-    guard, backup, log = resilience_callbacks(tmp_path / "backup")
+    guard, log, backup = resilience_callbacks(tmp_path / "backup")
     import keras
 
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
-    model.fit(np.ones((4, 1)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[guard, backup, log])
+    model.fit(np.ones((4, 1)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[guard, log, backup])
     saved = (tmp_path / "backup" / "training_metadata.json").read_text()
     with pytest.raises(NonFiniteLoss, match="epoch 3.*kept in"):
-        for callback in (guard, backup, log):  # the order fit calls them in
+        for callback in (guard, log, backup):  # the order fit calls them in
             callback.on_epoch_end(2, {"loss": float("nan")})
     assert (tmp_path / "backup" / "training_metadata.json").read_text() == saved
     assert len(log.history()["loss"]) == 2

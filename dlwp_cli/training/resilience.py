@@ -83,10 +83,12 @@ class EpochHistoryLog(keras.callbacks.Callback):
 
 
 def resilience_callbacks(backup_dir: Path | None) -> list:
-    """The guard, then (when ``backup_dir`` is given) the backup and the history log."""
+    """The guard, then (when ``backup_dir`` is given) the history log and the backup. The log is written before
+    the backup, so a kill between the two leaves the log one epoch ahead: the resumed run retrains that epoch
+    and rewrites its entry, and the history stays complete."""
     if backup_dir is None:
         return [FiniteLossGuard()]
-    return [FiniteLossGuard(backup_dir), EpochBackup(backup_dir), EpochHistoryLog(Path(backup_dir) / "history.json")]
+    return [FiniteLossGuard(backup_dir), EpochHistoryLog(Path(backup_dir) / "history.json"), EpochBackup(backup_dir)]
 
 
 def remove_backups(run_dir: Path) -> None:
