@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from dlwp_cli.errors import ConfigError, DataError
-from dlwp_cli.run_folder import CONFIG, FEATURES, METRICS, MODEL, write_atomic
+from dlwp_cli.run_folder import CONFIG, FEATURES, MODEL, read_metrics, write_atomic
 
 
 def read_npy_inputs(paths: list[str], run_dir: Path):
@@ -48,9 +48,7 @@ def _run_files(run_dir: Path) -> tuple[dict, dict]:
         raise ConfigError(f"The run in '{run_dir}' has no {MODEL}: it did not finish, or ran with "
                           "output.save_model=false.")
     cfg = OmegaConf.to_container(OmegaConf.load(run_dir / CONFIG), resolve=False)
-    metrics_file = run_dir / METRICS
-    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-    return cfg, metrics
+    return cfg, read_metrics(run_dir) or {}
 
 
 def _reader(task: dict):

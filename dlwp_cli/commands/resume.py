@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from dlwp_cli import run_folder
 from dlwp_cli.config import catalog
 from dlwp_cli.config.plugins import suggest
-from dlwp_cli.errors import ConfigError, OutputError
+from dlwp_cli.errors import ConfigError
 
 
 def interrupted_runs(root: Path | None = None) -> list[Path]:
@@ -41,9 +41,7 @@ def find_run(value: str) -> Path:
     if state == run_folder.COMPLETED:
         raise ConfigError(f"resume={value}: the run in '{run_dir}' already completed.")
     if state == run_folder.RUNNING:
-        holder = (run_dir / run_folder.LOCK).read_text().strip() or "unknown"
-        raise OutputError(f"The run folder '{run_dir}' is in use by another process (PID {holder}); it is still "
-                          "running.")
+        run_folder.lock(run_dir)  # refused: it names the process that still holds the folder
     return run_dir
 
 
