@@ -22,7 +22,7 @@ from dlwp_cli.training.common import Context, best_epoch
 from dlwp_cli.training.features import Prepared
 from dlwp_cli.training.inputs import make_dataset
 from dlwp_cli.training.modeling import body_parameters, steps_per_execution
-from dlwp_cli.training.resilience import BACKUP, EpochHistoryLog, remove_backups, resilience_callbacks
+from dlwp_cli.training.resilience import BACKUP, EpochBackup, remove_backups, resilience_callbacks
 from dlwp_cli.training.runtime import loss_scale, precision_policy, scale_for_replicas
 from dlwp_cli.training.strategy import describe, make_strategy
 
@@ -64,7 +64,7 @@ def chance_levels(data: Prepared, cfg: DictConfig) -> dict:
     return trivial_baselines(data.y_test if data.n_test else data.y_train)
 
 
-def resumed_history(metrics: dict, log: EpochHistoryLog | None) -> None:
+def resumed_history(metrics: dict, log: EpochBackup | None) -> None:
     """After a resumed fit, the full per-epoch history (Keras's History saw only the epochs after the restart)."""
     if log is None:
         return
@@ -141,16 +141,18 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
     cfg, distribution = scale_for_replicas(cfg, strategy.num_replicas_in_sync)
     log_dir = run_dir / run_folder.TENSORBOARD
     trainer = trainer_mode(cfg)
-    history_logs: dict[str, EpochHistoryLog] = {}
+    backups: dict[str, EpochBackup] = {}
 
     def callbacks(label: str, steps: int) -> list:
         # Backups make plain fits resumable; K-fold restarts its folds, hand-written loops their epochs.
         backup = run_dir / BACKUP / (label or "fit") if trainer.backs_up_epochs else None
         built = resilience_callbacks(backup)
-        if backup is not None:
-            history_logs[label] = next(cb for cb in built if isinstance(cb, EpochHistoryLog))
         specs = {**cfg.task.callbacks, **cfg.callbacks}  # the task's own defaults, then the callbacks group
-        built += run_callbacks.from_config(specs, run_dir / label if label else run_dir)
+        configured = run_callbacks.from_config(specs, run_dir / label if label else run_dir)
+        if backup is not None:
+            backups[label] = next(cb for cb in built if isinstance(cb, EpochBackup))
+            backups[label].peers = configured  # early stopping's patience and best weights survive a restart
+        built += configured
         if cfg.output.tensorboard:
             built.append(run_callbacks.EpochTensorBoard(log_dir / label if label else log_dir))
         if show:
@@ -160,7 +162,7 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
 
     with precision_policy(cfg.precision):
         result = trainer.run(Context(cfg, strategy, callbacks, run_dir), data)
-    resumed_history(result.metrics, history_logs.get(""))
+    resumed_history(result.metrics, backups.get(""))
 
     metrics = {
         "experiment": cfg.experiment,

@@ -99,7 +99,8 @@ def read_metrics(run_dir: Path) -> dict | None:
 # --- who is writing a run folder, and how far it got ---------------------------------------------------
 
 LOCK = ".lock"
-BACKUP_STATE = Path("backup") / "fit" / "training_metadata.json"  # Keras's BackupAndRestore record
+BACKUP = "backup"               # epoch backups of unfinished fits: backup/<fit>/epoch-NNNNN/
+BACKUP_STATE = "state.json"     # in each epoch backup: the epochs done, the history, the callbacks' state
 RUNNING, INTERRUPTED, FAILED, COMPLETED = "running", "interrupted", "failed", "completed"
 _HELD: dict[Path, int] = {}  # run folders this process holds: folder -> open file descriptor
 
@@ -167,9 +168,18 @@ def mark(run_dir: Path, state: str, **details) -> None:
     write_json(Path(run_dir) / METRICS, {"status": state, **details})
 
 
+def epoch_backups(backup_dir: Path) -> list[Path]:
+    """The complete epoch backups in ``backup_dir``, newest first. A backup is written under a temporary name
+    and renamed when complete, so every ``epoch-NNNNN`` folder is whole."""
+    folders = Path(backup_dir).glob("epoch-[0-9][0-9][0-9][0-9][0-9]")
+    return sorted((f for f in folders if f.is_dir()), key=lambda f: f.name, reverse=True)
+
+
 def epochs_done(run_dir: Path) -> int:
-    """Epochs of a plain fit backed up so far, as its backup records them (0 without a backup)."""
-    try:
-        return int(json.loads((Path(run_dir) / BACKUP_STATE).read_text())["epoch"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0
+    """Epochs of a plain fit backed up so far, as its newest readable backup records them (0 without one)."""
+    for folder in epoch_backups(Path(run_dir) / BACKUP / "fit"):
+        try:
+            return int(json.loads((folder / BACKUP_STATE).read_text())["epoch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return 0

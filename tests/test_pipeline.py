@@ -53,21 +53,54 @@ def test_saved_model_reloads_with_the_same_predictions(tmp_path):
     np.testing.assert_allclose(probabilities.max(axis=1), metrics["predictions"]["probability"], rtol=1e-5)
 
 
-def test_training_rows_are_reshuffled_every_epoch():
-    """Each epoch takes every row once, in a new order; the same seed gives the same orders."""
-    from dlwp_cli.training.inputs import batch_indices
+def test_training_rows_are_reshuffled_every_epoch_as_a_function_of_the_epoch():
+    """Each epoch takes every row once, in a new order; the same seed gives the same orders; epoch k's order
+    does not depend on the epochs iterated before it (what a resumed run needs)."""
+    from dlwp_cli.training.inputs import EpochCounter, batch_indices
 
-    def orders(seed):
-        dataset = batch_indices(50, 8, shuffle=True, seed=seed)
-        return [np.concatenate([batch.numpy() for batch in dataset]) for _ in range(3)]
+    def orders(seed, epochs=(0, 1, 2)):
+        counter = EpochCounter()
+        dataset = batch_indices(50, 8, counter, seed=seed, epochs=3)
+        drawn = []
+        for epoch in epochs:
+            counter.on_epoch_begin(epoch)
+            drawn.append(np.concatenate([batch.numpy() for batch in dataset]))
+        return drawn
 
     first = orders(7)
     assert all(sorted(order.tolist()) == list(range(50)) for order in first)
     assert len({tuple(order.tolist()) for order in first}) == 3
     assert all(np.array_equal(a, b) for a, b in zip(first, orders(7)))
     assert not np.array_equal(first[0], orders(8)[0])
-    unshuffled = batch_indices(50, 8, shuffle=False, seed=7)
+    assert np.array_equal(orders(7, epochs=(2,))[0], first[2])  # a fresh process starting at epoch 2
+    unshuffled = batch_indices(50, 8, seed=7)
     assert [np.concatenate([b.numpy() for b in unshuffled]).tolist() for _ in range(2)] == [list(range(50))] * 2
+
+
+def test_a_fit_resumed_after_epoch_k_sees_the_data_in_the_uninterrupted_runs_order(tmp_path):
+    """``fit`` draws each epoch's order from the counter it is given: starting at epoch 2 gives the same batches
+    as epochs 2-3 of a run from epoch 0. A spy layer records the first row id of every batch."""
+    import keras
+    import tensorflow as tf
+
+    from dlwp_cli.training.inputs import EpochCounter, batch_indices
+
+    def first_rows(initial_epoch):
+        seen = []
+        spy = keras.layers.Lambda(lambda x: x + 0 * tf.numpy_function(lambda v: seen.append(int(v[0, 0])) or v,
+                                                                         [x], tf.float32))
+        model = keras.Sequential([keras.Input((1,)), spy, keras.layers.Dense(1)])
+        model.compile("sgd", "mse", run_eagerly=True)
+        counter = EpochCounter()
+        rows = batch_indices(40, 10, counter, seed=3, epochs=4)
+        data = rows.map(lambda idx: (tf.cast(idx[:, None], tf.float32), tf.zeros((tf.size(idx), 1))))
+        data = data.apply(tf.data.experimental.assert_cardinality(4))
+        model.fit(data, epochs=4, initial_epoch=initial_epoch, callbacks=[counter], verbose=0)
+        return seen
+
+    whole, resumed = first_rows(0), first_rows(2)
+    assert len(whole) == 16 and resumed == whole[8:]
+    assert whole[:4] != whole[4:8]
 
 
 def test_same_seed_same_result(tmp_path):

@@ -17,10 +17,10 @@ from dlwp_cli import run_folder
 from dlwp_cli.commands.resume import apply_overrides, find_run, interrupted_runs
 from dlwp_cli.config.compose import compose_validated
 from dlwp_cli.errors import ConfigError
-from dlwp_cli.training.resilience import NonFiniteLoss
+from dlwp_cli.training.resilience import EpochBackup, NonFiniteLoss
 
 EPOCHS = 80
-RUN = ["task=digits", f"epochs={EPOCHS}", "output.console=false", "performance.jit_compile=false"]
+RUN = ["task=digits", f"epochs={EPOCHS}", "output.console=false", "performance.jit_compile=false", "deterministic=true"]
 
 
 def dlwp_run(*args, cwd):
@@ -29,11 +29,15 @@ def dlwp_run(*args, cwd):
 
 
 def epochs_backed_up(run_dir) -> int:
-    """Epochs the backup holds (its own record; the history log may be one epoch ahead of it)."""
     return run_folder.epochs_done(run_dir)
 
 
-def test_killed_run_resumes_with_a_complete_history(tmp_path):
+def test_a_killed_run_resumed_ends_as_the_uninterrupted_run(tmp_path):
+    """SIGKILL mid-training, then resume=last: the history of every epoch (before and after the kill) and the
+    final weights equal those of the same run left alone."""
+    import keras
+    import numpy as np
+
     run_dir = tmp_path / "outputs" / "killed"
     worker = dlwp_run(*RUN, f"hydra.run.dir={run_dir}", cwd=tmp_path)
     deadline = time.time() + 180
@@ -46,17 +50,24 @@ def test_killed_run_resumes_with_a_complete_history(tmp_path):
     assert run_folder.status(run_dir) == "interrupted"  # killed: "running", with no live process
 
     resumed = dlwp_run("resume=last", cwd=tmp_path)
-    _, stderr = resumed.communicate(timeout=300)
+    out, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, stderr[-2000:]
+    assert f"after epoch {done_before}" in out
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["resumed"] is True
-    assert len(metrics["history"]["loss"]) == EPOCHS
     assert not (run_dir / "backup").exists()
 
     straight = dlwp_run(*RUN, f"hydra.run.dir={tmp_path / 'straight'}", cwd=tmp_path)
     straight.communicate(timeout=300)
     reference = json.loads((tmp_path / "straight" / "metrics.json").read_text())
-    assert metrics["test"]["accuracy"] == pytest.approx(reference["test"]["accuracy"], abs=0.03)
+    assert sorted(metrics["history"]) == sorted(reference["history"])
+    for key, values in reference["history"].items():
+        assert len(metrics["history"][key]) == EPOCHS
+        np.testing.assert_allclose(metrics["history"][key], values, rtol=1e-5, err_msg=key)
+    assert metrics["test"] == pytest.approx(reference["test"], rel=1e-5)
+    ours, theirs = (keras.saving.load_model(d / "model.keras") for d in (run_dir, tmp_path / "straight"))
+    for a, b in zip(ours.get_weights(), theirs.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
 
 def test_which_runs_resume(tmp_path, monkeypatch):
@@ -144,13 +155,14 @@ def test_after_a_nan_in_a_real_fit_the_last_good_epochs_backup_survives(tmp_path
                              "+callbacks.poison.at_epoch=2"])
     with pytest.raises(NonFiniteLoss, match="in epoch 3"):
         pipeline.run(cfg, tmp_path, choices={})
-    backup = tmp_path / "backup" / "fit"
-    assert json.loads((backup / "training_metadata.json").read_text())["epoch"] == 2
+    backups = run_folder.epoch_backups(tmp_path / "backup" / "fit")
+    assert [b.name for b in backups] == ["epoch-00002", "epoch-00001"]  # the newest and the one before
+    state = json.loads((backups[0] / "state.json").read_text())
+    assert state["epoch"] == 2 and sorted(state["history"]) == ["0", "1"]
     weights = []
-    with h5py.File(next(backup.glob("*.weights.h5")), "r") as handle:
+    with h5py.File(backups[0] / "model.weights.h5", "r") as handle:
         handle.visititems(lambda name, item: weights.append(item[()]) if isinstance(item, h5py.Dataset) else None)
     assert weights and all(np.all(np.isfinite(w)) for w in weights)
-    assert len(json.loads((backup / "history.json").read_text())) == 2
     assert json.loads((tmp_path / "metrics.json").read_text())["status"] != "completed"
     sys.modules.pop("user_plugins", None)
 
@@ -160,15 +172,61 @@ def test_the_guard_runs_before_the_backup_so_the_last_good_epoch_stays(tmp_path)
 
     from dlwp_cli.training.resilience import resilience_callbacks
 
-    guard, log, backup = resilience_callbacks(tmp_path / "backup")
+    guard, backup = resilience_callbacks(tmp_path / "backup")
     import keras
 
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
-    model.fit(np.ones((4, 1)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[guard, log, backup])
-    saved = (tmp_path / "backup" / "training_metadata.json").read_text()
+    model.fit(np.ones((4, 1)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[guard, backup])
     with pytest.raises(NonFiniteLoss, match="epoch 3.*kept in"):
-        for callback in (guard, log, backup):  # the order fit calls them in
+        for callback in (guard, backup):  # the order fit calls them in
             callback.on_epoch_end(2, {"loss": float("nan")})
-    assert (tmp_path / "backup" / "training_metadata.json").read_text() == saved
-    assert len(log.history()["loss"]) == 2
+    assert [b.name for b in run_folder.epoch_backups(tmp_path / "backup")] == ["epoch-00002", "epoch-00001"]
+    assert len(backup.history()["loss"]) == 2
+
+
+def _fit_with_backup(backup_dir, epochs, seed=0):
+    """A small model with dropout, Adam and early stopping, fitted on fixed data with an epoch backup."""
+    import keras
+    import numpy as np
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dropout(0.5), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    stopper = keras.callbacks.EarlyStopping(patience=50, restore_best_weights=True)
+    backup = EpochBackup(backup_dir, peers=[stopper])
+    x = np.random.RandomState(1).normal(size=(64, 6)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    history = model.fit(x, y, validation_data=(x[:16], y[:16]), epochs=epochs, batch_size=16, shuffle=False,
+                        verbose=0, callbacks=[backup, stopper])
+    return model, backup, stopper, history.history
+
+
+def test_a_restarted_fit_continues_exactly_where_the_backup_left_it(tmp_path):
+    """Weights, the optimizer's moments, dropout's random state and early stopping's state all come back: a fit
+    stopped after epoch 3 and restarted (from fresh weights) ends as a 5-epoch fit does."""
+    import numpy as np
+
+    straight, _, straight_stopper, straight_history = _fit_with_backup(tmp_path / "straight", 5)
+    _fit_with_backup(tmp_path / "split", 3)
+    resumed, backup, stopper, resumed_history = _fit_with_backup(tmp_path / "split", 5, seed=99)
+    assert backup.restored_epoch == 3 and len(resumed_history["loss"]) == 2
+    np.testing.assert_allclose(backup.history()["loss"], straight_history["loss"], rtol=1e-6)
+    np.testing.assert_allclose(backup.history()["val_loss"], straight_history["val_loss"], rtol=1e-6)
+    for ours, theirs in zip(resumed.get_weights(), straight.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    assert stopper.best == pytest.approx(straight_stopper.best) and stopper.best_epoch == straight_stopper.best_epoch
+    for ours, theirs in zip(stopper.best_weights, straight_stopper.best_weights):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_an_unreadable_newest_backup_falls_back_to_the_one_before(tmp_path):
+    """A half-written backup never carries an epoch folder's name, and a damaged newest one gives way to the
+    previous epoch's."""
+    _fit_with_backup(tmp_path, 2)
+    (tmp_path / ".partial-epoch-00003").mkdir()  # a save killed half-way
+    assert [b.name for b in run_folder.epoch_backups(tmp_path)] == ["epoch-00002", "epoch-00001"]
+    (tmp_path / "epoch-00002" / "model.weights.h5").write_bytes(b"not hdf5")
+    _, backup, _, history = _fit_with_backup(tmp_path, 3)
+    assert backup.restored_epoch == 1 and len(history["loss"]) == 2

@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 
 from dlwp_cli.errors import ConfigError
 from dlwp_cli.training.features import Prepared, holdout_indices
-from dlwp_cli.training.inputs import make_dataset, steps_per_epoch
+from dlwp_cli.training.inputs import EpochCounter, make_dataset, steps_per_epoch
 
 
 @dataclass
@@ -55,8 +55,8 @@ def holdout_split(cfg: DictConfig, n: int) -> tuple[np.ndarray, np.ndarray | Non
 
 
 def epoch_datasets(ctx: Context, data: Prepared, train_idx, val_idx):
-    """Training batches (reshuffled each epoch when ``trainer.shuffle``), validation batches (or None) and
-    the steps per epoch."""
+    """Training batches, validation batches (or None), the steps per epoch, and the callback that tells the
+    training batches which epoch's order to draw (None when ``trainer.shuffle`` is off: row order every epoch)."""
     cfg = ctx.cfg
     limit = cfg.trainer.limit_batches
     batch = int(cfg.batch_size)
@@ -64,9 +64,10 @@ def epoch_datasets(ctx: Context, data: Prepared, train_idx, val_idx):
         raise ConfigError(f"Task '{cfg.task.name}' gives its data as a tf.data.Dataset, which cannot be split by "
                           "rows: drop trainer.validation_size (the dataset may give its own validation split) "
                           "and use trainer=fit rather than kfold.")
+    order = EpochCounter() if cfg.trainer.get("shuffle", True) else None
     train_ds = make_dataset(
-        data.x_train, data.y_train, data, batch, indices=train_idx, shuffle=cfg.trainer.get("shuffle", True),
-        seed=int(cfg.seed), limit_batches=limit, prefetch=cfg.performance.prefetch,
+        data.x_train, data.y_train, data, batch, indices=train_idx, order=order, seed=int(cfg.seed),
+        epochs=int(cfg.epochs), limit_batches=limit, prefetch=cfg.performance.prefetch,
     )
     val_ds = None
     if val_idx is not None:
@@ -75,7 +76,7 @@ def epoch_datasets(ctx: Context, data: Prepared, train_idx, val_idx):
     elif data.n_val:  # the dataset's own validation split
         val_ds = make_dataset(data.x_val, data.y_val, data, batch, limit_batches=limit,
                               prefetch=cfg.performance.prefetch)
-    return train_ds, val_ds, steps_per_epoch(len(train_idx), batch, limit)
+    return train_ds, val_ds, steps_per_epoch(len(train_idx), batch, limit), order
 
 
 def test_dataset(ctx: Context, data: Prepared):

@@ -30,7 +30,7 @@ class CustomTrainStep(keras.Model):
         super().__init__(**kwargs)
         self.inner = model
         # All weights live in the (built) inner model, so the wrapper is complete as it stands;
-        # callbacks such as BackupAndRestore require a built model.
+        # callbacks such as the epoch backup require a built model.
         self.built = model.built
 
     def call(self, inputs, training=False):

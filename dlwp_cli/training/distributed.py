@@ -21,19 +21,20 @@ a step whose gradients are not finite.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from dlwp_cli import console
+from dlwp_cli import console, run_folder
 from dlwp_cli.errors import ConfigError
 from dlwp_cli.training.common import Context
 from dlwp_cli.training.features import Prepared
 from dlwp_cli.training.loops import loss_object, metric_objects, train_epochs
 from dlwp_cli.training.modeling import build_model
-from dlwp_cli.training.resilience import BACKUP
+from dlwp_cli.training.resilience import BACKUP, EpochBackup
 from dlwp_cli.training.runtime import apply_scaled_gradients
 
 
@@ -125,17 +126,33 @@ class DistributedLoop:
         return self._logs(prefix)
 
 
-class EpochCheckpoint(keras.callbacks.Callback):
-    """Count the finished epoch and save a checkpoint on every worker (saving may run collective ops)."""
+HISTORY = "history.json"  # next to the checkpoints: every epoch's logs, so a restarted run's history is whole
 
-    def __init__(self, manager: tf.train.CheckpointManager, epoch: tf.Variable):
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Count the finished epoch, record its logs and save a checkpoint on every worker (saving may run
+    collective ops). The logs are written first; a restart keeps only the epochs its checkpoint holds."""
+
+    def __init__(self, manager: tf.train.CheckpointManager, epoch: tf.Variable, history: dict[int, dict]):
         super().__init__()
         self.manager = manager
         self.epoch = epoch
+        self.history = history
 
     def on_epoch_end(self, epoch, logs=None):
+        self.history[epoch] = {k: float(v) for k, v in (logs or {}).items()}
+        run_folder.write_json(Path(self.manager.directory) / HISTORY, self.history)
         self.epoch.assign(epoch + 1)
         self.manager.save()
+
+
+def earlier_history(folder: Path, epochs: int) -> dict[int, dict]:
+    """The logs of the first ``epochs`` epochs, as the checkpoints' history file recorded them."""
+    try:
+        recorded = json.loads((Path(folder) / HISTORY).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {int(k): v for k, v in recorded.items() if int(k) < epochs}
 
 
 def checkpoint_dirs(ctx: Context) -> tuple[Path, Path]:
@@ -181,21 +198,29 @@ class DistributedFit:
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.model.optimizer,
                                               epoch=tf.Variable(0, dtype=tf.int64, trainable=False))
         self.restore_dir, self.save_dir = checkpoint_dirs(ctx)
+        self.resumed = False
 
     def fit(self, train, validation, epochs: int, steps: int, callbacks: list) -> dict:
         initial_epoch = restore(self.checkpoint, self.restore_dir)
         manager = tf.train.CheckpointManager(self.checkpoint, str(self.save_dir), max_to_keep=1)
         train = _distribute(self.strategy, train)
         validation = _distribute(self.strategy, validation) if validation is not None else None
-        # Keras's BackupAndRestore knows nothing of strategy.run loops: the checkpoints replace it.
-        callbacks = [cb for cb in callbacks if not isinstance(cb, keras.callbacks.BackupAndRestore)]
+        # The epoch backup restores through Keras's fit; strategy.run loops use these checkpoints instead.
+        callbacks = [cb for cb in callbacks if not isinstance(cb, EpochBackup)]
+        Path(self.save_dir).mkdir(parents=True, exist_ok=True)
+        earlier = earlier_history(self.restore_dir, initial_epoch)
+        self.resumed = initial_epoch > 0
+        recorder = EpochCheckpoint(manager, self.checkpoint.epoch, dict(earlier))
         history, _ = train_epochs(
-            [*callbacks, EpochCheckpoint(manager, self.checkpoint.epoch)], self.model, epochs, steps,
+            [*callbacks, recorder], self.model, epochs, steps,
             train=lambda on_batch: self.loop.train_epoch(train, on_batch),
             validate=(lambda: self.loop.evaluate(validation, prefix="val_")) if validation is not None else None,
             initial_epoch=initial_epoch,
         )
-        return history
+        if not earlier:
+            return history
+        ordered = [recorder.history[e] for e in sorted(recorder.history)]
+        return {key: [logs[key] for logs in ordered] for key in history}
 
     def evaluate(self, dataset) -> dict:
         return self.loop.evaluate(_distribute(self.strategy, dataset))
@@ -205,4 +230,4 @@ class DistributedFit:
         if workers > 1:
             console.console.print(f"weights sha256 {weights_sha256(self.model)}", markup=False, highlight=False)
         return {"distributed": {"workers": workers, "replicas": self.strategy.num_replicas_in_sync,
-                                "loop": "strategy.run"}}
+                                "loop": "strategy.run"}, **({"resumed": True} if self.resumed else {})}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -32,24 +33,52 @@ def _feature_source(x, multi_hot_tokens: int | None):
     return multi_hot
 
 
-def batch_indices(n: int, batch_size: int, shuffle: bool, seed: int) -> tf.data.Dataset:
-    """Row-index batches for one epoch; with ``shuffle``, a new permutation every epoch.
+class EpochCounter(keras.callbacks.Callback):
+    """The epoch whose order the training batches are drawn in. Every training loop (``fit``, the custom loops,
+    the multi-worker loop) calls ``on_epoch_begin`` before it iterates the data, so the order is a function of
+    the seed and the epoch alone, and a run resumed after epoch k draws epoch k+1's order, as the uninterrupted
+    run did."""
 
-    The permutation is drawn in one op per epoch (not element by element through a shuffle
-    buffer), as Keras does for NumPy inputs.
+    def __init__(self):
+        super().__init__()
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch.assign(epoch)
+
+
+def epoch_seeds(seed: int, epochs: int) -> tf.Tensor:
+    """One shuffle seed per epoch: every second draw of a rerandomised ``Dataset.random(seed)``. These are the
+    orders earlier versions drew under ``fit`` (whose epoch iterator opened the dataset twice per epoch), so
+    their recorded results stay reproducible."""
+    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1).repeat(2 * max(epochs, 1))
+    return tf.constant(list(draws.as_numpy_iterator())[::2], dtype=tf.int64)
+
+
+def _seed_of(counter: EpochCounter, seeds: tf.Tensor) -> tf.Tensor:
+    return tf.gather(seeds, tf.minimum(counter.epoch.read_value(), tf.shape(seeds, out_type=tf.int64)[0] - 1))
+
+
+def batch_indices(n: int, batch_size: int, order: EpochCounter | None = None, seed: int = 0,
+                  epochs: int = 1) -> tf.data.Dataset:
+    """Row-index batches for one epoch: in row order, or (with ``order``) in a permutation drawn for the epoch
+    that ``order`` holds, one of ``epochs`` seeded ones.
+
+    The permutation is drawn in one op per epoch (not element by element through a shuffle buffer), as Keras
+    does for NumPy inputs.
     """
     num_batches = -(-n // batch_size)
     rows = tf.range(n, dtype=tf.int64)
 
-    def split(order):
+    def split(permutation):
         return tf.data.Dataset.range(num_batches).map(
-            lambda i: order[i * batch_size : tf.minimum((i + 1) * batch_size, n)])
+            lambda i: permutation[i * batch_size : tf.minimum((i + 1) * batch_size, n)])
 
-    if not shuffle:
+    if order is None:
         return tf.data.Dataset.from_tensors(rows).flat_map(split)
-    epoch_seed = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
-    return epoch_seed.map(
-        lambda s: tf.random.experimental.stateless_shuffle(rows, seed=tf.stack([s, tf.constant(0, tf.int64)]))
+    seeds = epoch_seeds(seed, epochs)
+    return tf.data.Dataset.from_tensors(rows).map(
+        lambda r: tf.random.experimental.stateless_shuffle(r, seed=tf.stack([_seed_of(order, seeds), 0]))
     ).flat_map(split)
 
 
@@ -60,20 +89,22 @@ def make_dataset(
     batch_size: int,
     *,
     indices: np.ndarray | None = None,
-    shuffle: bool = False,
+    order: EpochCounter | None = None,
     seed: int = 0,
+    epochs: int = 1,
     limit_batches: int | None = None,
     prefetch: bool = True,
 ) -> tf.data.Dataset:
-    """Batches of (features, labels) for the rows ``indices`` (all rows by default)."""
+    """Batches of (features, labels) for the rows ``indices`` (all rows by default); shuffled for each epoch
+    when an ``order`` counter is given (see :func:`batch_indices`)."""
     if is_dataset(x):
-        return _batch_stream(x, batch_size, indices, shuffle, seed, limit_batches, prefetch)
+        return _batch_stream(x, batch_size, indices, order, seed, epochs, limit_batches, prefetch)
     if indices is not None:
         x, y = select(x, indices), select(y, indices)
     features = _feature_source(x, data.multi_hot_tokens)
     labels = _feature_source(y, None)
     n = num_examples(y)
-    ds = batch_indices(n, batch_size, shuffle, seed)
+    ds = batch_indices(n, batch_size, order, seed, epochs)
     if limit_batches is not None:
         ds = ds.take(limit_batches)
     # flat_map hides the length; Keras needs it to size epochs and steps_per_execution.
@@ -84,15 +115,17 @@ def make_dataset(
     return ds
 
 
-def _batch_stream(ds: tf.data.Dataset, batch_size: int, indices, shuffle: bool, seed: int,
-                  limit_batches: int | None, prefetch: bool) -> tf.data.Dataset:
+def _batch_stream(ds: tf.data.Dataset, batch_size: int, indices, order: EpochCounter | None, seed: int,
+                  epochs: int, limit_batches: int | None, prefetch: bool) -> tf.data.Dataset:
     """Batches of a dataset's own unbatched tf.data.Dataset of (inputs, targets)."""
     n = num_examples(ds)
     if indices is not None and not np.array_equal(np.asarray(indices), np.arange(n)):
         raise ValueError("a dataset given as tf.data.Dataset cannot be indexed: use its own validation split "
                          "instead of trainer.validation_size, and trainer=fit (not kfold)")
-    if shuffle:
-        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    if order is not None:  # a full-size shuffle buffer seeded for the epoch
+        seeds, examples = epoch_seeds(seed, epochs), ds
+        ds = tf.data.Dataset.from_tensors(0).flat_map(
+            lambda _: examples.shuffle(n, seed=_seed_of(order, seeds), reshuffle_each_iteration=False))
     ds = ds.batch(batch_size)
     if limit_batches is not None:
         ds = ds.take(limit_batches)

@@ -48,8 +48,8 @@ def train_and_score(mode, ctx: Context, data: Prepared, label: str = "", split=N
     default: the trainer's hold-out) and score it on the test rows. Returns the result and the trainee."""
     cfg = ctx.cfg
     train_idx, val_idx = split if split is not None else holdout_split(cfg, data.n_train)
-    train_ds, val_ds, steps = epoch_datasets(ctx, data, train_idx, val_idx)
-    callbacks = ctx.callbacks(label, steps)
+    train_ds, val_ds, steps, order = epoch_datasets(ctx, data, train_idx, val_idx)
+    callbacks = ctx.callbacks(label, steps) + ([order] if order is not None else [])
     with ctx.strategy.scope():
         trainee = mode.build(ctx, data)
     started = time.perf_counter()
