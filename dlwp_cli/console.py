@@ -200,7 +200,12 @@ def results(metrics: dict, checks: list[dict]) -> None:
         table.add_row("best_epoch", str(metrics["best_epoch"]))
     for name, value in metrics.get("baselines", {}).items():
         table.add_row(f"chance ({name})", f"{value:.4f}")
+    if metrics.get("thresholds"):
+        table.add_row(f"best F1 threshold ({metrics['thresholds']['split']})",
+                      f"{metrics['thresholds']['best_f1_threshold']:.1f}")
     console.print(table)
+    for line in test_use_lines(metrics):
+        console.print(line, markup=False, highlight=False)
     if checks:
         book = Table(title="Against the book", show_edge=False)
         for column in ("metric", "book", "measured", "delta", "band", "in band"):
@@ -215,6 +220,19 @@ def results(metrics: dict, checks: list[dict]) -> None:
             figure = "-" if c.get("book") is None else f"{c['book']:.4g}"
             book.add_row(c["metric"], figure, measured, delta, band, mark)
         console.print(book)
+
+
+def test_use_lines(metrics: dict) -> list[str]:
+    """What the run did with its test split, when it matters: a final run, or choices made on test data."""
+    lines = []
+    if metrics.get("final"):
+        count = metrics.get("test_evaluations", 0)
+        lines.append(f"final run: trained on all {metrics.get('train_examples', '?')} training examples (no validation "
+                     f"split); test split evaluated {'once' if count == 1 else f'{count} times'}")
+    if metrics.get("test_used_for_choices"):
+        lines.append(f"warning: the validation split is the test split, and {', '.join(metrics['test_used_for_choices'])} "
+                     "chose by it: the test score is optimistic. Give the task a validation split of its own.")
+    return lines
 
 
 def error(err: DlwpError | str) -> None:

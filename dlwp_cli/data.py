@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
+from rich.markup import escape
 
 from dlwp_cli import console, run_folder
+from dlwp_cli.advice import task_advice
 from dlwp_cli.config.plugins import import_target
 from dlwp_cli.config.validate import model_class, trainer_mode
 from dlwp_cli.errors import ConfigError
@@ -53,9 +55,16 @@ def head_from_data(splits) -> dict:
 
 
 def resolve_task(cfg: DictConfig, splits) -> DictConfig:
-    """The config with the task's head, loss, labels and metrics filled in from the data (``labels: auto``)."""
-    resolved = OmegaConf.merge(cfg, {"task": head_from_data(splits)})
+    """The config with the task's head, loss, labels and metrics filled in from the data (``labels: auto``);
+    metrics given in ``task.metrics`` are kept, and checked against the head."""
+    from dlwp_cli.training.metrics import check_metrics
+
+    decided = head_from_data(splits)
+    if cfg.task.metrics is not None:
+        del decided["metrics"]
+    resolved = OmegaConf.merge(cfg, {"task": decided})
     OmegaConf.set_readonly(resolved, True)
+    check_metrics(resolved.task)
     return resolved
 
 
@@ -70,7 +79,8 @@ def prepare_data(cfg: DictConfig, splits):
 
 
 def describe_data(cfg: DictConfig, splits, run_dir: Path, show: bool) -> None:
-    """Save the dataset's schema (schema.json) and say its decisions and warnings on the console."""
+    """Save the dataset's schema (schema.json) and say its decisions, warnings and advice (on the measure of
+    success for imbalanced classes) on the console."""
     if splits.schema is not None:
         run_folder.write_json(run_dir / run_folder.SCHEMA, splits.schema)
     if not show:
@@ -81,6 +91,8 @@ def describe_data(cfg: DictConfig, splits, run_dir: Path, show: bool) -> None:
                               f"{cfg.task.head.activation or 'linear'}, loss {cfg.task.loss})")
     for warning in splits.warnings:
         console.console.print(f"[yellow]warning:[/] {warning}")
+    for advice in task_advice(cfg.task, splits.y_train):
+        console.console.print(f"[cyan]advice:[/] {escape(advice)}")
 
 
 def data_description(cfg) -> list[str]:

@@ -17,10 +17,13 @@ commands:
         config groups and their options (task, model, experiment, ...)
   dlwp show [OVERRIDES...] [--config-dir DIR]
         the composed, validated config, without training
+  dlwp data inspect [OVERRIDES...] [--output DIR] [--config-dir DIR]
+        the task's data before training: split sizes, class balance, missing values, shapes, leakage
+        hints; pictures in DIR (default inspect/TASK); no run folder
   dlwp report [RUN_DIR...] [--summary] [--format table|csv|markdown] [-o FILE]
-              [--plot METRIC [--plot-file PNG]]
+              [--plot METRIC [--plot-file PNG]] [--errors]
         finished runs against the book (default RUN_DIR: outputs); --summary over seeds; --plot val_loss
-        overlays one curve of several runs
+        overlays one curve of several runs; --errors: confusion matrix, thresholds, confident mistakes
   dlwp launch --workers N [--port P] [--max-restarts K] -- run [OVERRIDES...]
         one run on N local worker processes (MultiWorkerMirroredStrategy)
   dlwp predict RUN_DIR INPUT... [--output FILE] [--top K]
@@ -42,7 +45,7 @@ examples:
   dlwp report outputs/multirun --plot val_loss
 """
 REPORT_USAGE = ("dlwp report [RUN_DIR...] [--summary] [--format table|csv|markdown] [-o FILE]\n"
-                "                   [--plot METRIC [--plot-file PNG]]")
+                "                   [--plot METRIC [--plot-file PNG]] [--errors]")
 LAUNCH_USAGE = "dlwp launch --workers N [--port P] [--max-restarts K] -- run [OVERRIDES...]"
 
 
@@ -61,6 +64,19 @@ def _parser() -> argparse.ArgumentParser:
                           description="The composed, validated config, without training.")
     show.add_argument("overrides", nargs="*", metavar="OVERRIDES", help="Hydra overrides, hydra.searchpath=[...] too")
     show.add_argument("--config-dir", "-cd", **config_dir)
+    data = sub.add_parser("data", prog="dlwp data", help="look at a task's data (dlwp data inspect --help)",
+                          usage="dlwp data inspect [OVERRIDES...] [--output DIR] [--config-dir DIR]",
+                          description="A task's data before training.")
+    inspect = data.add_subparsers(dest="action", metavar="ACTION", required=True).add_parser(
+        "inspect", prog="dlwp data inspect", help="split sizes, class balance, missing values, shapes, leakage",
+        usage="dlwp data inspect [OVERRIDES...] [--output DIR] [--config-dir DIR]",
+        description="The task's data as 'dlwp run' would read it, without training and without a run folder: "
+                    "split sizes, class balance or target distribution, missing values, input shapes and "
+                    "dtypes, a table's column types, and features that alone predict the label; pictures "
+                    "(samples.png, labels.png, features.png, lengths.png) go to --output.")
+    inspect.add_argument("overrides", nargs="*", metavar="OVERRIDES", help="Hydra overrides, as for dlwp run")
+    inspect.add_argument("--output", "-o", metavar="DIR", help="folder for the pictures (default: inspect/TASK)")
+    inspect.add_argument("--config-dir", "-cd", **config_dir)
     lister = sub.add_parser("list", prog="dlwp list", help="list config groups and options",
                             usage="dlwp list [GROUP...] [--config-dir DIR]",
                             description="Config groups and their options, with descriptions.")
@@ -80,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--plot-file", metavar="PNG", help="where --plot writes (default: compare_METRIC.png "
                                                            "next to the runs: in the run folder, or the folder "
                                                            "the runs share)")
+    report.add_argument("--errors", action="store_true", help="each classifier run's confusion matrix, decision "
+                                                              "thresholds and most confident mistakes")
     sub.add_parser("launch", help="one run on N local worker processes (dlwp launch --help)", add_help=False,
                    usage=LAUNCH_USAGE)
     predict = sub.add_parser("predict", prog="dlwp predict", help="answers of a finished run for new inputs",
@@ -103,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return _exit(launch_command, argv[1:])
     config_dir = None
-    if argv and argv[0] in ("list", "show") and not {"-h", "--help"} & set(argv):
+    if argv and argv[0] in ("list", "show", "data") and not {"-h", "--help"} & set(argv):
         # --config-dir may stand anywhere, also between overrides (argparse would stop at it).
         from dlwp_cli.config.catalog import split_config_dir
 
@@ -112,6 +130,12 @@ def main(argv: list[str] | None = None) -> int:
             return split
         config_dir, rest = split
         argv = [argv[0], *rest]
+    if argv and argv[0] == "data":
+        # overrides may also follow --output (argparse leaves those over)
+        args, more = _parser().parse_known_args(argv)
+        from dlwp_cli.commands.data import data_command
+
+        return _exit(data_command, args.action, [*args.overrides, *more], args.output, config_dir)
     args = _parser().parse_args(argv)
     if args.command == "list":
         from dlwp_cli.commands.listing import list_command
@@ -124,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "report":
         from dlwp_cli.commands.report import report_command
 
-        return _exit(report_command, args.run_dirs, args.format, args.output, args.summary, args.plot, args.plot_file)
+        return _exit(report_command, args.run_dirs, args.format, args.output, args.summary, args.plot, args.plot_file,
+                     args.errors)
     if args.command == "predict":
         from dlwp_cli.commands.predict import predict_command
 

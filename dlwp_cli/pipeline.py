@@ -20,6 +20,7 @@ from dlwp_cli.data import describe_data, load_data, prepare_data, resolve_task
 from dlwp_cli.training import callbacks as run_callbacks
 from dlwp_cli.training.common import Context, best_epoch
 from dlwp_cli.training.features import Prepared
+from dlwp_cli.training import mistakes
 from dlwp_cli.training.inputs import make_dataset
 from dlwp_cli.training.modeling import body_parameters, steps_per_execution
 from dlwp_cli.training.resilience import BACKUP, EpochBackup, remove_backups, resilience_callbacks
@@ -97,6 +98,35 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
         return _run(cfg, run_dir, choices, strategy)
     with tempfile.TemporaryDirectory(prefix="dlwp-worker-") as scratch:
         return _run(cfg, Path(scratch), choices, strategy)
+
+
+CHOOSING_CALLBACKS = ("EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau")  # monitor val_loss by default
+
+
+def _same_split(a, b) -> bool:
+    if isinstance(a, dict) or isinstance(b, dict):
+        return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(
+            _same_split(a[k], b[k]) for k in a)
+    if hasattr(a, "offsets") or hasattr(b, "offsets"):  # word-id sequences
+        return all(hasattr(v, "offsets") for v in (a, b)) and np.array_equal(a.offsets, b.offsets) and \
+            np.array_equal(a.values, b.values)
+    return np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def record_test_use(cfg: DictConfig, data: Prepared, metrics: dict) -> dict:
+    """How the run used its test split: ``test_evaluations`` (how many times it was scored), ``final`` (trained on
+    every training row with no validation, then tested), and ``test_used_for_choices``: the callbacks that
+    monitored a validation split which is the test split itself (early stopping or checkpointing on test)."""
+    found = {"test_evaluations": metrics.get("test_evaluations", 0),
+             "final": bool(metrics.get("test")) and "cv" not in metrics and not metrics.get("validation_examples")}
+    if data.n_val and data.n_test and not data.streamed and _same_split(data.y_val, data.y_test) \
+            and _same_split(data.x_val, data.x_test):
+        specs = {**cfg.task.callbacks, **cfg.callbacks}
+        choosing = [name for name, spec in specs.items() if spec and str(spec.get("monitor", (
+            "val_loss" if str(spec.get("_target_", "")).endswith(CHOOSING_CALLBACKS) else ""))).startswith("val_")]
+        if choosing:
+            found["test_used_for_choices"] = choosing
+    return found
 
 
 def write_artifacts(cfg: DictConfig, run_dir: Path, metrics: dict, model) -> None:
@@ -195,6 +225,8 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
         metrics["warnings"] = list(splits.warnings)
     if result.model is not None:
         metrics["parameters"] = body_parameters(result.model, data)
+    metrics.update(record_test_use(cfg, data, metrics))
+    metrics.update(mistakes.analyse(result.model, data, splits, cfg, run_dir))
     write_artifacts(cfg, run_dir, metrics, result.model)
     checks = [targets.check(OmegaConf.to_container(t), metrics, synthetic=cfg.source == "synthetic")
               for t in cfg.targets]

@@ -208,3 +208,51 @@ def test_two_local_workers_reach_the_books_mnist_accuracy(tmp_path):
     assert metrics["distributed"]["workers"] == 2 and metrics["test"]["accuracy"] >= 0.975
     hashes = dict(re.findall(r"^\[worker (\d)\] weights sha256 ([0-9a-f]{64})$", result.stdout, re.M))
     assert hashes.keys() == {"0", "1"} and hashes["0"] == hashes["1"]
+
+
+def test_a_killed_mnist_run_resumed_equals_the_uninterrupted_run(tmp_path):
+    """ch02/mnist_dense with deterministic=true, SIGKILLed after its second epoch's backup, then resumed: every
+    epoch's logs, the test scores and the final weights equal those of the run left alone (1e-5 relative)."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import keras
+
+    from dlwp_cli import run_folder
+
+    common = ["experiment=ch02/mnist_dense", f"data_dir={SHARED_DATASETS}", "download=false",
+              "output.console=false", "deterministic=true", "seed=1"]
+
+    def dlwp(*args):
+        return subprocess.Popen([sys.executable, "-m", "dlwp_cli.main", "run", *args], cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    killed_dir, straight_dir = tmp_path / "killed", tmp_path / "straight"
+    worker = dlwp(*common, f"hydra.run.dir={killed_dir}")
+    deadline = time.time() + 600
+    while run_folder.epochs_done(killed_dir) < 2 and time.time() < deadline and worker.poll() is None:
+        time.sleep(0.1)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait()
+    done_before = run_folder.epochs_done(killed_dir)
+    assert 2 <= done_before < 5, "the run must be killed mid-training"
+    resumed = dlwp(f"resume={killed_dir}")
+    out, err = resumed.communicate(timeout=900)
+    assert resumed.returncode == 0, err[-2000:]
+    assert f"resuming {killed_dir} after epoch {done_before}" in " ".join(out.split())
+    straight = dlwp(*common, f"hydra.run.dir={straight_dir}")
+    _, err = straight.communicate(timeout=900)
+    assert straight.returncode == 0, err[-2000:]
+
+    ours, theirs = (json.loads((d / "metrics.json").read_text()) for d in (killed_dir, straight_dir))
+    assert ours["resumed"] is True and sorted(ours["history"]) == sorted(theirs["history"])
+    for key, values in theirs["history"].items():
+        np.testing.assert_allclose(ours["history"][key], values, rtol=1e-5, err_msg=key)
+    assert ours["test"] == pytest.approx(theirs["test"], rel=1e-5)
+    models = [keras.saving.load_model(d / "model.keras") for d in (killed_dir, straight_dir)]
+    for a, b in zip(models[0].get_weights(), models[1].get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)

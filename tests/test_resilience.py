@@ -102,7 +102,8 @@ def test_two_runs_into_one_folder_one_is_refused_and_ctrl_c_interrupts(tmp_path)
     """A second process is refused while the first holds the folder; Ctrl-C then stops the first with status
     interrupted and one line saying how to continue; resume completes it from the saved config.yaml."""
     run_dir = tmp_path / "outputs" / "shared"
-    first = dlwp_run(*RUN, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    # Small batches make each epoch long enough that the first run is still training when it gets Ctrl-C.
+    first = dlwp_run(*RUN, "batch_size=8", f"hydra.run.dir={run_dir}", cwd=tmp_path)
     deadline = time.time() + 180
     while epochs_backed_up(run_dir) < 3 and time.time() < deadline and first.poll() is None:
         time.sleep(0.2)

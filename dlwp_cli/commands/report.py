@@ -503,8 +503,16 @@ def _shown(path: Path) -> str:
 
 
 def report_command(paths: list[str], fmt: str = "table", output: str | None = None, summary: bool = False,
-                   plot: str | None = None, plot_file: str | None = None) -> int:
+                   plot: str | None = None, plot_file: str | None = None, errors: bool = False) -> int:
     runs = load_runs(find_runs(paths or ["outputs"]))
+    if errors:
+        from dlwp_cli.commands.report_errors import print_errors
+
+        if not runs:
+            raise ConfigError(f"No finished runs (no readable {METRICS}) under: {', '.join(paths or ['outputs'])}")
+        for run in runs:
+            print_errors(run.path, run.metrics, console)
+        return 0
     if plot:
         if not runs:
             raise ConfigError(f"No finished runs (no readable {METRICS}) under: {', '.join(paths or ['outputs'])}")
@@ -527,4 +535,8 @@ def report_command(paths: list[str], fmt: str = "table", output: str | None = No
         console.print(text, end="", markup=False, soft_wrap=True)
     if output:
         write_atomic(Path(output), text or to_markdown(table, columns))
+    for run in runs:
+        if run.metrics.get("test_used_for_choices"):
+            warn(f"{_shown(run.path)}: its validation split is its test split, and "
+                 f"{', '.join(run.metrics['test_used_for_choices'])} chose by it; its test score is optimistic")
     return 0

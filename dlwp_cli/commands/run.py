@@ -253,7 +253,7 @@ def precheck(overrides: list[str], multirun: bool) -> Path:
         cfg = compose(job)
         typed = validate(cfg)
         data_description(typed)  # a dataset that can check its data cheaply (a table) does so now
-        targets = (typed.optimizer._target_, typed.strategy._target_)
+        targets = (typed.optimizer._target_, typed.strategy._target_, str(typed.task))  # what the check reads
         if targets not in checked:  # imports TensorFlow: after every check that does not need it
             check_runtime_targets(typed)
             checked.add(targets)

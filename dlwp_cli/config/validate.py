@@ -2,8 +2,8 @@
 
 Every problem becomes a :class:`ConfigError` with one paragraph that says what to change. ``validate``
 imports no TensorFlow (model bodies, trainer modes and dataset callables live in light modules);
-``check_runtime_targets`` also imports the optimizer and strategy classes, which import TensorFlow, and
-runs before a run folder exists.
+``check_runtime_targets`` also imports the optimizer and strategy classes and checks the task's metrics
+(all of which import TensorFlow), and runs before a run folder exists.
 """
 
 from __future__ import annotations
@@ -230,7 +230,11 @@ def validate(cfg: DictConfig) -> DictConfig:
 
 
 def check_runtime_targets(cfg: DictConfig) -> None:
-    """Import the optimizer and strategy ``_target_``s (this imports TensorFlow) and check their arguments."""
+    """Import the optimizer and strategy ``_target_``s (this imports TensorFlow) and check their arguments,
+    and the task's metrics (Keras names, ``_target_`` nodes, and that they fit the head and labels)."""
+    from dlwp_cli.training.metrics import check_metrics
+
+    check_metrics(cfg.task)
     check_call_arguments(cfg.optimizer, "optimizer")
     factory = check_call_arguments(cfg.strategy, "strategy", skip=STRATEGY_RUN_KEYS)
     if hasattr(factory, "check"):  # a factory's own check of its node (e.g. multi_worker's shared folder)

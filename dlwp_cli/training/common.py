@@ -99,10 +99,12 @@ def training_summary(history: dict, steps: int, train_idx, val_idx, given_valida
 
 
 def score_test(ctx: Context, data: Prepared, evaluate: Callable[[], dict], metrics: dict, timings: dict) -> None:
-    """Put ``evaluate()``'s test scores in ``metrics["test"]`` and its time in ``timings["evaluate_s"]``,
-    unless ``trainer.evaluate_test`` is off or the task has no test rows."""
+    """Put ``evaluate()``'s test scores in ``metrics["test"]``, count the evaluation in
+    ``metrics["test_evaluations"]`` and its time in ``timings["evaluate_s"]``, unless ``trainer.evaluate_test``
+    is off or the task has no test rows."""
     if not ctx.cfg.trainer.evaluate_test or data.n_test == 0:
         return
     started = time.perf_counter()
     metrics["test"] = {k: float(v) for k, v in evaluate().items()}
+    metrics["test_evaluations"] = metrics.get("test_evaluations", 0) + 1
     timings["evaluate_s"] = time.perf_counter() - started

@@ -110,8 +110,9 @@ def _prepare_named(splits: DataSplits, task: DictConfig, input_kind: str) -> Pre
 
     x_train = inputs(splits.x_train)
     shapes = {name: tuple(value.shape[1:]) for name, value in x_train.items()}
+    validation = {} if splits.y_val is None else {"x_val": inputs(splits.x_val), "y_val": targets(splits.y_val)}
     return Prepared(x_train, targets(splits.y_train), inputs(splits.x_test), targets(splits.y_test), shapes,
-                    input_kind)
+                    input_kind, **validation)
 
 
 def raw_shape(x) -> tuple[int, ...] | dict:
@@ -144,9 +145,11 @@ def prepare(splits: DataSplits, task: DictConfig, input_kind: str) -> Prepared:
     features = task.features
     y_train = encode_labels(np.asarray(splits.y_train), task.labels, task.head.units)
     y_test = encode_labels(np.asarray(splits.y_test), task.labels, task.head.units)
+    y_val = None if splits.y_val is None else encode_labels(np.asarray(splits.y_val), task.labels, task.head.units)
     if features.encoding == "multi_hot":
         tokens = int(features.num_tokens)
-        return Prepared(splits.x_train, y_train, splits.x_test, y_test, (tokens,), input_kind, tokens)
+        return Prepared(splits.x_train, y_train, splits.x_test, y_test, (tokens,), input_kind, tokens,
+                        x_val=splits.x_val if y_val is not None else None, y_val=y_val)
 
     x_train = _shape_features(np.asarray(splits.x_train), input_kind).astype("float32")
     stats = {"input_kind": input_kind, "scale": features.scale}
@@ -158,7 +161,9 @@ def prepare(splits: DataSplits, task: DictConfig, input_kind: str) -> Prepared:
         stats.update(mean=scaled.mean(axis=0).tolist(), std=std.tolist())
     x_train = apply_feature_stats(splits.x_train, stats)
     x_test = apply_feature_stats(splits.x_test, stats)
-    return Prepared(x_train, y_train, x_test, y_test, tuple(x_train.shape[1:]), input_kind, feature_stats=stats)
+    x_val = apply_feature_stats(splits.x_val, stats) if y_val is not None else None
+    return Prepared(x_train, y_train, x_test, y_test, tuple(x_train.shape[1:]), input_kind, x_val=x_val, y_val=y_val,
+                    feature_stats=stats)
 
 
 def apply_feature_stats(x, stats: dict) -> np.ndarray:
@@ -188,6 +193,8 @@ def apply_transforms(data: Prepared, spec: DictConfig, seed: int) -> Prepared:
 
         data = replace(data, x_train=widen(data.x_train), x_test=widen(data.x_test),
                        input_shape=(data.input_shape[0] + int(spec.extra_channels),))
+        if data.x_val is not None:
+            data = replace(data, x_val=widen(data.x_val))
     if spec.shuffle_labels:
         data = replace(data, y_train=rng.permutation(data.y_train))
     return data
@@ -207,15 +214,37 @@ def holdout_indices(n: int, size: float, position: str, seed: int = 0) -> tuple[
     return index[: n - n_val], index[n - n_val :]
 
 
-def kfold_indices(n: int, folds: int, shuffle: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The book's K-fold: ``n // folds`` contiguous validation rows per fold (optionally shuffled first)."""
-    order = np.random.RandomState(seed).permutation(n) if shuffle else np.arange(n)
+def kfold_indices(n: int, folds: int, shuffle: bool, seed: int,
+                  repeats: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The book's K-fold: ``n // folds`` contiguous validation rows per fold (optionally shuffled first), as
+    (train, validation) indices. ``repeats`` > 1 is iterated K-fold with shuffling: round ``r`` (0, 1, ...)
+    splits the rows shuffled with seed ``seed + r``, whatever ``shuffle`` says; the folds come round by round,
+    ``repeats * folds`` in all."""
     size = n // folds
     if size < 1:
         raise ValueError(f"{folds} folds need at least {folds} training examples, got {n}")
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    splits = []
+    for round_ in range(repeats):
+        shuffled = shuffle or repeats > 1
+        order = np.random.RandomState(seed + round_).permutation(n) if shuffled else np.arange(n)
+        splits += contiguous_folds(order, folds, size)
+    return splits
+
+
+def contiguous_folds(order: np.ndarray, folds: int, size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, validation) per fold: fold ``i`` validates on ``order[i * size : (i + 1) * size]``."""
     splits = []
     for i in range(folds):
         val = order[i * size : (i + 1) * size]
         train = np.concatenate([order[: i * size], order[(i + 1) * size :]])
         splits.append((train, val))
     return splits
+
+
+def fold_label(index: int, folds: int, repeats: int) -> str:
+    """The name of split ``index`` of :func:`kfold_indices` (a sub-folder name too): ``fold_3``, or
+    ``round_2_fold_3`` when there are several rounds."""
+    round_, fold = divmod(index, folds)
+    return f"fold_{fold + 1}" if repeats == 1 else f"round_{round_ + 1}_fold_{fold + 1}"

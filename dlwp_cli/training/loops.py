@@ -18,7 +18,8 @@ from omegaconf import DictConfig
 from dlwp_cli.errors import ConfigError
 from dlwp_cli.training.common import Context
 from dlwp_cli.training.features import Prepared
-from dlwp_cli.training.modeling import build_model, resolve_metrics
+from dlwp_cli.training.metrics import resolve_metrics
+from dlwp_cli.training.modeling import build_model
 from dlwp_cli.training.runtime import apply_scaled_gradients  # noqa: F401  (re-exported for other steps)
 
 
@@ -41,23 +42,18 @@ def loss_object(name: str) -> keras.losses.Loss:
         raise ConfigError(f"task.loss '{name}' has no Keras Loss class ({class_name}) for the custom loop.") from None
 
 
+def accuracy_metric(name: str, task: DictConfig) -> keras.metrics.Metric:
+    """``accuracy`` as ``compile`` decides it: binary, sparse or categorical by the head and labels."""
+    kind = (keras.metrics.BinaryAccuracy if task.head.units == 1
+            else keras.metrics.SparseCategoricalAccuracy if task.labels == "index"
+            else keras.metrics.CategoricalAccuracy)
+    return kind(name=name)
+
+
 def metric_objects(task: DictConfig) -> list[keras.metrics.Metric]:
-    """The task's metrics as objects with the names ``fit`` logs them under; ``accuracy`` becomes binary,
-    sparse or categorical accuracy by the head and labels, as ``compile`` decides."""
-    objects = []
-    for spec in resolve_metrics(task.metrics) or []:
-        if isinstance(spec, keras.metrics.Metric):
-            objects.append(spec)
-        elif spec in ("accuracy", "acc"):
-            kind = (keras.metrics.BinaryAccuracy if task.head.units == 1
-                    else keras.metrics.SparseCategoricalAccuracy if task.labels == "index"
-                    else keras.metrics.CategoricalAccuracy)
-            objects.append(kind(name=spec))
-        else:
-            metric = keras.metrics.get(spec)
-            metric.name = spec
-            objects.append(metric)
-    return objects
+    """The task's metrics as objects with the names ``fit`` logs them under."""
+    return [accuracy_metric(metric, task) if isinstance(metric, str) else metric
+            for metric in resolve_metrics(task.metrics) or []]
 
 
 def compile_step(step: Callable, compiled: bool, jit_compile: bool = False) -> Callable:

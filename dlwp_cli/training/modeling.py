@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import keras
-from hydra.utils import get_class, get_object, instantiate
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from hydra.utils import get_class, get_object
+from omegaconf import DictConfig, OmegaConf
 
 from dlwp_cli.errors import ConfigError
 from dlwp_cli.training.custom_step import with_custom_train_step
+from dlwp_cli.training.metrics import resolve_metrics
 from dlwp_tasks.models.head import Head
 
 def make_optimizer(spec: DictConfig) -> keras.optimizers.Optimizer:
@@ -18,20 +19,6 @@ def make_optimizer(spec: DictConfig) -> keras.optimizers.Optimizer:
         return get_object(spec._target_)(**kwargs)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"optimizer {spec._target_} does not accept {kwargs}: {err}") from None
-
-
-def resolve_metrics(specs):
-    """Metric names stay names; ``_target_`` specs become metric objects (lists and per-output dicts too)."""
-    if isinstance(specs, DictConfig) and "_target_" in specs:
-        try:
-            return instantiate(specs)
-        except Exception as err:  # instantiate wraps the real cause
-            raise ConfigError(f"Metric {OmegaConf.to_container(specs)} cannot be created: {err.__cause__ or err}") from None
-    if isinstance(specs, DictConfig):
-        return {name: resolve_metrics(value) for name, value in specs.items()}
-    if isinstance(specs, ListConfig):
-        return [resolve_metrics(value) for value in specs]
-    return specs
 
 
 def model_body(spec: DictConfig):

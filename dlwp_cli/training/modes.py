@@ -82,17 +82,22 @@ class Fit(HeldOut):
 
 @dataclass
 class KFold(TrainerMode):
-    """K-fold cross-validation on the training rows: per-fold and mean scores, averaged curves."""
+    """K-fold cross-validation on the training rows: per-fold and mean scores, averaged curves; with
+    ``repeats`` > 1, iterated K-fold with shuffling (``repeats`` rounds of ``folds`` folds, reshuffled each round)."""
 
     folds: int
     shuffle_folds: bool
     validate_each_epoch: bool
     shuffle: bool
+    repeats: int = 1
 
     def __post_init__(self):
         super().__post_init__()
         if self.folds < 2:
             raise ValueError(f"folds must be at least 2 for K-fold validation, got {self.folds}")
+        if self.repeats < 1:
+            raise ValueError(f"repeats must be at least 1 (1: plain K-fold; R: R shuffled rounds of "
+                             f"{self.folds} folds), got {self.repeats}")
 
     def run(self, ctx, data):
         """One skeleton fit per fold, each fold's validation scores, then the last fold's model on the test rows."""

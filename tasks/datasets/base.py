@@ -114,6 +114,7 @@ class DataSplits:
     postprocessing: Any = None
     schema: dict[str, Any] | None = None   # JSON description of the inputs, saved as schema.json
     warnings: list[str] = field(default_factory=list)  # said on the console and kept in metrics.json
+    vocabulary: list[str] | None = None    # the word of each id, to show word-id sequences as text
 
 
 @dataclass(frozen=True)

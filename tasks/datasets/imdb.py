@@ -70,7 +70,18 @@ def load_imdb(
         parts, seed=seed, num_words=num_words, skip_top=skip_top, maxlen=maxlen
     )
     info["num_words"] = num_words
-    return DataSplits(x_train, y_train, x_test, y_test, info=info, warnings=non_canonical_warnings("IMDB", records))
+    index_file = locate([WORD_INDEX], data_dir)
+    vocabulary = words_by_id(load_word_index(index_file / WORD_INDEX)) if index_file is not None else None
+    return DataSplits(x_train, y_train, x_test, y_test, info=info, warnings=non_canonical_warnings("IMDB", records),
+                      vocabulary=vocabulary)
+
+
+def words_by_id(word_index: dict[str, int], index_from: int = 3) -> list[str]:
+    """The word of each id as the sequences number them (ids 0-2: padding, start, out-of-vocabulary)."""
+    words = ["<pad>", "<start>", "<oov>"] + ["<oov>"] * (max(word_index.values(), default=0) + index_from - 2)
+    for word, rank in word_index.items():
+        words[rank + index_from] = word
+    return words
 
 
 def load_word_index(path: str | os.PathLike) -> dict[str, int]:

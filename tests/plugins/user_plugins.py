@@ -118,3 +118,13 @@ def poison_weights_callback(at_epoch: int = 2):
                 kernel.assign(kernel * float("nan"))
 
     return PoisonWeights()
+
+
+def validation_is_test(rows: int = 240, seed: int = 0) -> DataSplits:
+    """Two separable classes whose validation split is the test split itself (a mistake dlwp warns about)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, rows)
+    x = (rng.normal(size=(rows, 4)) + y[:, None] * 2.0).astype("float32")
+    cut = rows // 2
+    return DataSplits(x[:cut], y[:cut], x[cut:], y[cut:], x_val=x[cut:], y_val=y[cut:], class_names=["no", "yes"],
+                      problem="classification")

@@ -1,0 +1,121 @@
+"""What a trained classifier gets wrong (book §6.3.1): the confusion matrix and, for a binary classifier, the
+rates at each decision threshold, for metrics.json; and the most confident mistakes with their inputs, for
+errors.json (shown by ``dlwp report RUN_DIR --errors``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig
+
+from dlwp_cli import explain, run_folder
+from dlwp_cli.baselines import class_ids, is_classification
+from dlwp_cli.training.common import holdout_split
+from dlwp_cli.training.features import Prepared, select
+from dlwp_cli.training.inputs import make_dataset
+from dlwp_tasks.datasets.base import Sequences
+
+ERRORS = "errors.json"
+ERROR_IMAGES = "errors"  # folder of the mistaken images
+MISTAKES = 12
+
+
+def _predict(model, data: Prepared, x, y, batch_size: int) -> np.ndarray:
+    outputs = model.predict(make_dataset(x, y, data, batch_size), verbose=0)
+    return np.asarray(outputs, dtype="float64")
+
+
+def _decisions(outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted class ids, confidence in them) from softmax rows or one sigmoid column."""
+    if outputs.shape[-1] == 1:
+        positive = outputs[:, 0]
+        return (positive > 0.5).astype("int64"), np.maximum(positive, 1 - positive)
+    return outputs.argmax(axis=1), outputs.max(axis=1)
+
+
+def _threshold_split(cfg: DictConfig, data: Prepared, test_allowed: bool):
+    """(name, x, y) of the split the threshold table is computed on: the validation split, else the test split."""
+    if data.n_val:
+        return "validation", data.x_val, data.y_val
+    _, val_idx = holdout_split(cfg, data.n_train)
+    if val_idx is not None:
+        return "validation", select(data.x_train, val_idx), select(data.y_train, val_idx)
+    if test_allowed:
+        return "test", data.x_test, data.y_test
+    return None
+
+
+def analyse(model, data: Prepared, splits, cfg: DictConfig, run_dir: Path) -> dict:
+    """metrics.json's ``confusion_matrix`` (test split) and ``thresholds`` (binary classifiers), and
+    errors.json, for a single-output classifier trained on in-memory data; {} for anything else."""
+    if model is None or data.streamed or not is_classification(cfg.task) or isinstance(data.y_train, dict):
+        return {}
+    batch = int(cfg.batch_size)
+    test_allowed = bool(cfg.trainer.get("evaluate_test", True)) and data.n_test > 0
+    found: dict = {}
+    shown = None
+    if test_allowed:
+        outputs = _predict(model, data, data.x_test, data.y_test, batch)
+        truth = class_ids(data.y_test)
+        predicted, confidence = _decisions(outputs)
+        labels = list(splits.class_names) if splits.class_names else list(range(max(outputs.shape[-1], 2)))
+        found["confusion_matrix"] = explain.confusion_matrix(truth, predicted, labels)
+        shown = ("test", splits.x_test, truth, predicted, confidence, labels, splits.vocabulary)
+    if cfg.task.head.activation == "sigmoid" and cfg.task.head.units == 1:
+        split = _threshold_split(cfg, data, test_allowed)
+        if split is not None:
+            name, x, y = split
+            positive = _predict(model, data, x, y, batch)[:, 0]
+            table = explain.threshold_table(class_ids(y), positive)
+            found["thresholds"] = {"split": name, "table": table, "best_f1_threshold": explain.best_f1_threshold(table)}
+    if shown is not None:
+        write_mistakes(run_dir, *shown)
+    return found
+
+
+def write_mistakes(run_dir: Path, split: str, raw_x, truth, predicted, confidence, labels: list,
+                   vocabulary: list[str] | None = None) -> None:
+    """errors.json: the most confident mistakes, each with its input as a table row, text (a word-id sequence
+    read with the dataset's vocabulary, or the ids), a few values, or an image written into ``errors/``."""
+    mistakes = []
+    for rank, index in enumerate(explain.confident_mistakes(truth, predicted, confidence, MISTAKES)):
+        mistakes.append({"index": int(index), "true": str(labels[truth[index]]),
+                         "predicted": str(labels[predicted[index]]), "confidence": float(confidence[index]),
+                         "input": _shown_input(run_dir, raw_x, index, rank, vocabulary)})
+    run_folder.write_json(Path(run_dir) / ERRORS, {"split": split, "mistakes": mistakes})
+
+
+def _shown_input(run_dir: Path, raw_x, index: int, rank: int, vocabulary: list[str] | None) -> dict:
+    if isinstance(raw_x, dict):
+        return {"row": {name: _plain(column[index]) for name, column in raw_x.items()}}
+    if isinstance(raw_x, Sequences):
+        ids = raw_x[index]
+        if vocabulary:
+            return {"text": " ".join(vocabulary[i] if i < len(vocabulary) else "<oov>" for i in ids[:60])
+                    + (" ..." if len(ids) > 60 else "")}
+        return {"word_ids": ids[:16].tolist(), "length": int(len(ids))}
+    example = np.asarray(raw_x[index])
+    if example.ndim == 2 or (example.ndim == 3 and example.shape[-1] in (1, 3, 4)):
+        return {"image": _save_image(run_dir, example, rank)}
+    flat = example.reshape(-1)
+    return {"values": [_plain(v) for v in flat[:12]], "size": int(flat.size)}
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def _save_image(run_dir: Path, example: np.ndarray, rank: int) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    folder = Path(run_dir) / ERROR_IMAGES
+    folder.mkdir(exist_ok=True)
+    path = folder / f"mistake_{rank + 1:02d}.png"
+    image = example[..., 0] if example.ndim == 3 and example.shape[-1] == 1 else example
+    span = float(image.max() - image.min()) or 1.0
+    plt.imsave(path, (image - image.min()) / span, cmap="gray" if image.ndim == 2 else None)
+    return str(path.relative_to(run_dir))
