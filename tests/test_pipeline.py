@@ -77,6 +77,25 @@ def test_training_rows_are_reshuffled_every_epoch_as_a_function_of_the_epoch():
     assert [np.concatenate([b.numpy() for b in unshuffled]).tolist() for _ in range(2)] == [list(range(50))] * 2
 
 
+def test_epochs_past_the_drawn_seeds_still_get_new_reproducible_orders(monkeypatch):
+    from dlwp_cli.training import inputs
+
+    monkeypatch.setattr(inputs, "DRAWN_EPOCHS", 2)
+
+    def orders():
+        counter = inputs.EpochCounter()
+        dataset = inputs.batch_indices(30, 7, counter, seed=5, epochs=5)
+        drawn = []
+        for epoch in range(5):
+            counter.on_epoch_begin(epoch)
+            drawn.append(tuple(np.concatenate([batch.numpy() for batch in dataset]).tolist()))
+        return drawn
+
+    first = orders()
+    assert len(set(first)) == 5 and all(sorted(order) == list(range(30)) for order in first)
+    assert orders() == first
+
+
 def test_a_fit_resumed_after_epoch_k_sees_the_data_in_the_uninterrupted_runs_order(tmp_path):
     """``fit`` draws each epoch's order from the counter it is given: starting at epoch 2 gives the same batches
     as epochs 2-3 of a run from epoch 0. A spy layer records the first row id of every batch."""

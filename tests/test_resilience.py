@@ -102,8 +102,8 @@ def test_two_runs_into_one_folder_one_is_refused_and_ctrl_c_interrupts(tmp_path)
     """A second process is refused while the first holds the folder; Ctrl-C then stops the first with status
     interrupted and one line saying how to continue; resume completes it from the saved config.yaml."""
     run_dir = tmp_path / "outputs" / "shared"
-    # Small batches make each epoch long enough that the first run is still training when it gets Ctrl-C.
-    first = dlwp_run(*RUN, "batch_size=8", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    # Far more epochs than it will get: the first run is surely still training when it gets Ctrl-C.
+    first = dlwp_run(*RUN, "epochs=100000", f"hydra.run.dir={run_dir}", cwd=tmp_path)
     deadline = time.time() + 180
     while epochs_backed_up(run_dir) < 3 and time.time() < deadline and first.poll() is None:
         time.sleep(0.2)
@@ -124,12 +124,13 @@ def test_two_runs_into_one_folder_one_is_refused_and_ctrl_c_interrupts(tmp_path)
     # The saved config, not today's config tree, drives the resumed run: Hydra's record is not even needed.
     for path in sorted((run_dir / ".hydra").iterdir()):
         path.unlink()
-    resumed = dlwp_run(f"resume={run_dir}", cwd=tmp_path)
+    finish = done["epochs_done"] + 2  # a value given with resume= replaces the saved one
+    resumed = dlwp_run(f"resume={run_dir}", f"epochs={finish}", cwd=tmp_path)
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err[-2000:]
     assert f"resuming {run_dir} after epoch" in out
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["status"] == "completed" and len(metrics["history"]["loss"]) == EPOCHS
+    assert metrics["status"] == "completed" and len(metrics["history"]["loss"]) == finish
 
 
 def test_nan_loss_stops_the_run_with_a_clear_message(tmp_path):

@@ -47,16 +47,25 @@ class EpochCounter(keras.callbacks.Callback):
         self.epoch.assign(epoch)
 
 
+DRAWN_EPOCHS = 4096  # epochs whose seeds are drawn ahead; later ones are derived from the seed and the epoch
+
+
 def epoch_seeds(seed: int, epochs: int) -> tf.Tensor:
-    """One shuffle seed per epoch: every second draw of a rerandomised ``Dataset.random(seed)``. These are the
-    orders earlier versions drew under ``fit`` (whose epoch iterator opened the dataset twice per epoch), so
-    their recorded results stay reproducible."""
-    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1).repeat(2 * max(epochs, 1))
+    """One shuffle seed for each of the first ``min(epochs, DRAWN_EPOCHS)`` epochs: every second draw of a
+    rerandomised ``Dataset.random(seed)``. These are the orders earlier versions drew under ``fit`` (whose epoch
+    iterator opened the dataset twice per epoch), so their recorded results stay reproducible."""
+    count = min(max(epochs, 1), DRAWN_EPOCHS)
+    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1).repeat(2 * count)
     return tf.constant(list(draws.as_numpy_iterator())[::2], dtype=tf.int64)
 
 
 def _seed_of(counter: EpochCounter, seeds: tf.Tensor) -> tf.Tensor:
-    return tf.gather(seeds, tf.minimum(counter.epoch.read_value(), tf.shape(seeds, out_type=tf.int64)[0] - 1))
+    """The shuffle seed of the counter's epoch: drawn ahead, or (past those) derived from the first and the epoch."""
+    epoch = counter.epoch.read_value()
+    drawn = tf.shape(seeds, out_type=tf.int64)[0]
+    later = tf.random.stateless_uniform([], seed=tf.stack([seeds[0], epoch]), minval=None, maxval=None,
+                                        dtype=tf.int64)
+    return tf.where(epoch < drawn, tf.gather(seeds, tf.minimum(epoch, drawn - 1)), later)
 
 
 def batch_indices(n: int, batch_size: int, order: EpochCounter | None = None, seed: int = 0,

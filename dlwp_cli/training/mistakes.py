@@ -21,9 +21,12 @@ ERROR_IMAGES = "errors"  # folder of the mistaken images
 MISTAKES = 12
 
 
-def _predict(model, data: Prepared, x, y, batch_size: int) -> np.ndarray:
-    outputs = model.predict(make_dataset(x, y, data, batch_size), verbose=0)
-    return np.asarray(outputs, dtype="float64")
+def _predict(model, data: Prepared, x, y, cfg: DictConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(the model's outputs, the true class ids) for the split's rows, at most ``trainer.limit_batches`` batches
+    of them (as the run's own evaluation)."""
+    dataset = make_dataset(x, y, data, int(cfg.batch_size), limit_batches=cfg.trainer.get("limit_batches"))
+    outputs = np.asarray(model.predict(dataset, verbose=0), dtype="float64")
+    return outputs, class_ids(y)[: len(outputs)]
 
 
 def _decisions(outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -51,13 +54,11 @@ def analyse(model, data: Prepared, splits, cfg: DictConfig, run_dir: Path) -> di
     errors.json, for a single-output classifier trained on in-memory data; {} for anything else."""
     if model is None or data.streamed or not is_classification(cfg.task) or isinstance(data.y_train, dict):
         return {}
-    batch = int(cfg.batch_size)
     test_allowed = bool(cfg.trainer.get("evaluate_test", True)) and data.n_test > 0
     found: dict = {}
     shown = None
     if test_allowed:
-        outputs = _predict(model, data, data.x_test, data.y_test, batch)
-        truth = class_ids(data.y_test)
+        outputs, truth = _predict(model, data, data.x_test, data.y_test, cfg)
         predicted, confidence = _decisions(outputs)
         labels = list(splits.class_names) if splits.class_names else list(range(max(outputs.shape[-1], 2)))
         found["confusion_matrix"] = explain.confusion_matrix(truth, predicted, labels)
@@ -66,8 +67,8 @@ def analyse(model, data: Prepared, splits, cfg: DictConfig, run_dir: Path) -> di
         split = _threshold_split(cfg, data, test_allowed)
         if split is not None:
             name, x, y = split
-            positive = _predict(model, data, x, y, batch)[:, 0]
-            table = explain.threshold_table(class_ids(y), positive)
+            outputs, truth = _predict(model, data, x, y, cfg)
+            table = explain.threshold_table(truth, outputs[:, 0])
             found["thresholds"] = {"split": name, "table": table, "best_f1_threshold": explain.best_f1_threshold(table)}
     if shown is not None:
         write_mistakes(run_dir, *shown)
