@@ -56,9 +56,9 @@ def analyse(model, data: Prepared, splits, cfg: DictConfig, run_dir: Path) -> di
         return {}
     test_allowed = bool(cfg.trainer.get("evaluate_test", True)) and data.n_test > 0
     found: dict = {}
-    shown = None
+    shown = tested = None
     if test_allowed:
-        outputs, truth = _predict(model, data, data.x_test, data.y_test, cfg)
+        outputs, truth = tested = _predict(model, data, data.x_test, data.y_test, cfg)
         predicted, confidence = _decisions(outputs)
         labels = list(splits.class_names) if splits.class_names else list(range(max(outputs.shape[-1], 2)))
         found["confusion_matrix"] = explain.confusion_matrix(truth, predicted, labels)
@@ -67,7 +67,7 @@ def analyse(model, data: Prepared, splits, cfg: DictConfig, run_dir: Path) -> di
         split = _threshold_split(cfg, data, test_allowed)
         if split is not None:
             name, x, y = split
-            outputs, truth = _predict(model, data, x, y, cfg)
+            outputs, truth = tested if name == "test" else _predict(model, data, x, y, cfg)
             table = explain.threshold_table(truth, outputs[:, 0])
             found["thresholds"] = {"split": name, "table": table, "best_f1_threshold": explain.best_f1_threshold(table)}
     if shown is not None:
@@ -108,15 +108,13 @@ def _plain(value):
 
 
 def _save_image(run_dir: Path, example: np.ndarray, rank: int) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from PIL import Image
 
     folder = Path(run_dir) / ERROR_IMAGES
     folder.mkdir(exist_ok=True)
     path = folder / f"mistake_{rank + 1:02d}.png"
     image = example[..., 0] if example.ndim == 3 and example.shape[-1] == 1 else example
+    image = image.astype("float64")
     span = float(image.max() - image.min()) or 1.0
-    plt.imsave(path, (image - image.min()) / span, cmap="gray" if image.ndim == 2 else None)
+    Image.fromarray(np.uint8(np.round(255 * (image - image.min()) / span))).save(path)
     return str(path.relative_to(run_dir))
