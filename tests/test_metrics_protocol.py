@@ -147,3 +147,10 @@ def test_iterated_kfold_records_every_fold_and_the_mean_and_std_over_all(tmp_pat
     assert len({fold["val_mae"] for fold in cv["folds"]}) == 4
     assert sorted(p.name for p in (tmp_path / "tensorboard").iterdir() if p.is_dir()) == [
         "round_1_fold_1", "round_1_fold_2", "round_2_fold_1", "round_2_fold_2"]
+
+
+def test_folds_stopped_early_at_different_epochs_average_over_the_folds_that_reached_each_epoch():
+    from dlwp_cli.training.trainers import _mean_history
+
+    mean = _mean_history([{"val_loss": [4.0, 2.0, 1.0]}, {"val_loss": [2.0, 1.0]}, {"val_loss": [3.0], "loss": [9.0]}])
+    assert mean == {"val_loss": [3.0, 1.5, 1.0]}

@@ -104,7 +104,9 @@ def _shown_input(run_dir: Path, raw_x, index: int, rank: int, vocabulary: list[s
 
 
 def _plain(value):
-    return value.item() if hasattr(value, "item") else value
+    """A JSON value; floats (often float32) to 6 significant digits, as they were written."""
+    value = value.item() if hasattr(value, "item") else value
+    return float(f"{value:.6g}") if isinstance(value, float) else value
 
 
 def _save_image(run_dir: Path, example: np.ndarray, rank: int) -> str:

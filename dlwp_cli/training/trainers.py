@@ -15,8 +15,15 @@ from dlwp_cli.training.skeleton import train_and_score
 
 
 def _mean_history(histories: list[dict]) -> dict:
+    """Each metric's per-epoch mean over the folds; where early stopping ended folds at different epochs, an
+    epoch's mean is over the folds that reached it."""
     keys = set.intersection(*(set(h) for h in histories))
-    return {k: np.mean([h[k] for h in histories], axis=0).tolist() for k in sorted(keys)}
+    mean = {}
+    for key in sorted(keys):
+        curves = [h[key] for h in histories]
+        longest = max(len(c) for c in curves)
+        mean[key] = [float(np.mean([c[i] for c in curves if len(c) > i])) for i in range(longest)]
+    return mean
 
 
 def cross_validation_summary(fold_results: list[dict], repeats: int, folds: int) -> dict:
