@@ -105,15 +105,15 @@ def test_models_reload_in_a_fresh_process(tmp_path):
     import subprocess
     import sys
 
-    for name, overrides in (("subclassed", ["model.api=subclassed"]), ("train_step", ["trainer.custom_train_step=true"])):
-        metrics = run(tmp_path / name, "epochs=1", *overrides)
-        code = ("import json, numpy as np; from dlwp_cli.loading import load_model; "
-                "from dlwp_cli.config.compose import compose_validated; from dlwp_cli.data import load_data; "
-                "from dlwp_cli.training.features import prepare; "
-                f"m = load_model({str(tmp_path / name)!r}); cfg = compose_validated(['output.console=false']); "
-                "x = prepare(load_data(cfg), cfg.task, 'vector').x_test[:10]; "
-                "print(json.dumps([m.count_params(), m.predict(x, verbose=0).argmax(axis=1).tolist()]))")
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-        assert out.returncode == 0, out.stderr[-1500:]
-        count, predicted = json.loads(out.stdout.strip().splitlines()[-1])
-        assert count == metrics["parameters"] and predicted == metrics["predictions"]["predicted"]
+    variants = {"subclassed": ["model.api=subclassed"], "train_step": ["trainer.custom_train_step=true"]}
+    metrics = {name: run(tmp_path / name, "epochs=1", *overrides) for name, overrides in variants.items()}
+    code = ("import json, sys, numpy as np; from dlwp_cli.loading import load_model; "
+            "from dlwp_cli.config.compose import compose_validated; from dlwp_cli.data import load_data; "
+            "from dlwp_cli.training.features import prepare; cfg = compose_validated(['output.console=false']); "
+            "x = prepare(load_data(cfg), cfg.task, 'vector').x_test[:10]; models = [load_model(d) for d in sys.argv[1:]]; "
+            "print(json.dumps([[m.count_params(), m.predict(x, verbose=0).argmax(axis=1).tolist()] for m in models]))")
+    out = subprocess.run([sys.executable, "-c", code, *(str(tmp_path / name) for name in variants)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-1500:]
+    for name, (count, predicted) in zip(variants, json.loads(out.stdout.strip().splitlines()[-1])):
+        assert count == metrics[name]["parameters"] and predicted == metrics[name]["predictions"]["predicted"], name
