@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from omegaconf import DictConfig
 
+from dlwp_cli.baselines import trivial_baselines
+
 IMBALANCED_SHARE = 0.7  # the majority class's share of the training labels above which accuracy misleads
 BALANCE_AWARE_WORDS = ("auc", "precision", "recall", "f1", "fbeta", "prc", "sensitivity", "specificity")
 SUGGESTED_METRICS = "[accuracy,auc,precision,recall]"
@@ -33,16 +35,10 @@ def is_accuracy(name: str) -> bool:
 
 
 def majority_share(labels) -> float | None:
-    """The most frequent class's share of ``labels`` (one-hot rows count by their argmax); None if empty."""
+    """The most frequent class's share of ``labels`` (index, one-hot or 0/1 labels); None if empty."""
     if labels is None:
         return None
-    values = np.asarray(labels)
-    if values.ndim == 2 and values.shape[1] > 1:
-        values = values.argmax(axis=1)
-    if values.size == 0:
-        return None
-    _, counts = np.unique(values.ravel(), return_counts=True)
-    return float(counts.max() / counts.sum())
+    return trivial_baselines(np.asarray(labels)).get("majority")
 
 
 def imbalance_advice(metrics, labels, setting: str = f"task.metrics={SUGGESTED_METRICS}") -> str | None:

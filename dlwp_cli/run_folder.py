@@ -19,6 +19,8 @@ HISTORY_PLOT = "history.png"
 CV_PLOT = "cv_curve.png"
 SCHEMA = "schema.json"          # the inputs a dataset described (a table's columns), for predict
 FEATURES = "features.json"      # scale and standardization applied to raw arrays, for predict
+ERRORS = "errors.json"          # a classifier's most confident mistakes, for report --errors
+ERROR_IMAGES = "errors"         # the mistaken images errors.json points to
 
 
 def ensure_writable(folder: Path) -> Path:

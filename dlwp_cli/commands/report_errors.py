@@ -9,7 +9,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-ERRORS = "errors.json"  # written by the run (dlwp_cli.training.mistakes)
+from dlwp_cli.run_folder import ERRORS
+
 
 
 def _rate(value) -> str:

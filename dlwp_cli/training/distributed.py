@@ -34,7 +34,7 @@ from dlwp_cli.training.common import Context
 from dlwp_cli.training.features import Prepared
 from dlwp_cli.training.loops import loss_object, metric_objects, train_epochs
 from dlwp_cli.training.modeling import build_model
-from dlwp_cli.training.resilience import BACKUP, EpochBackup
+from dlwp_cli.training.resilience import BACKUP, EpochBackup, history_lists
 from dlwp_cli.training.runtime import apply_scaled_gradients
 
 
@@ -219,8 +219,7 @@ class DistributedFit:
         )
         if not earlier:
             return history
-        ordered = [recorder.history[e] for e in sorted(recorder.history)]
-        return {key: [logs[key] for logs in ordered] for key in history}
+        return history_lists(recorder.history)
 
     def evaluate(self, dataset) -> dict:
         return self.loop.evaluate(_distribute(self.strategy, dataset))

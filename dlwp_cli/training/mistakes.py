@@ -16,8 +16,6 @@ from dlwp_cli.training.features import Prepared, select
 from dlwp_cli.training.inputs import make_dataset
 from dlwp_tasks.datasets.base import Sequences
 
-ERRORS = "errors.json"
-ERROR_IMAGES = "errors"  # folder of the mistaken images
 MISTAKES = 12
 
 
@@ -84,7 +82,7 @@ def write_mistakes(run_dir: Path, split: str, raw_x, truth, predicted, confidenc
         mistakes.append({"index": int(index), "true": str(labels[truth[index]]),
                          "predicted": str(labels[predicted[index]]), "confidence": float(confidence[index]),
                          "input": _shown_input(run_dir, raw_x, index, rank, vocabulary)})
-    run_folder.write_json(Path(run_dir) / ERRORS, {"split": split, "mistakes": mistakes})
+    run_folder.write_json(Path(run_dir) / run_folder.ERRORS, {"split": split, "mistakes": mistakes})
 
 
 def _shown_input(run_dir: Path, raw_x, index: int, rank: int, vocabulary: list[str] | None) -> dict:
@@ -112,7 +110,7 @@ def _plain(value):
 def _save_image(run_dir: Path, example: np.ndarray, rank: int) -> str:
     from PIL import Image
 
-    folder = Path(run_dir) / ERROR_IMAGES
+    folder = Path(run_dir) / run_folder.ERROR_IMAGES
     folder.mkdir(exist_ok=True)
     path = folder / f"mistake_{rank + 1:02d}.png"
     image = example[..., 0] if example.ndim == 3 and example.shape[-1] == 1 else example

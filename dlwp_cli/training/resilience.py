@@ -143,8 +143,13 @@ class EpochBackup(keras.callbacks.Callback):
 
     def history(self) -> dict[str, list[float]]:
         """Per-metric lists over all epochs seen, resumed ones included."""
-        ordered = [self.epochs[e] for e in sorted(self.epochs)]
-        return {key: [epoch[key] for epoch in ordered] for key in (ordered[0] if ordered else {})}
+        return history_lists(self.epochs)
+
+
+def history_lists(epochs: dict[int, dict]) -> dict[str, list[float]]:
+    """Logs by epoch number -> a list per metric, in epoch order (the metrics of the first epoch)."""
+    ordered = [epochs[e] for e in sorted(epochs)]
+    return {key: [logs[key] for logs in ordered] for key in (ordered[0] if ordered else {})}
 
 
 WEIGHTS = "model.weights.h5"   # the model's and the optimizer's variables
