@@ -12,7 +12,7 @@ from dlwp_cli.advice import task_advice
 from dlwp_cli.config.plugins import import_target
 from dlwp_cli.config.validate import model_class, trainer_mode
 from dlwp_cli.errors import ConfigError
-from dlwp_cli.training.features import apply_transforms, choose_input_kind, prepare
+from dlwp_cli.training.features import PIXEL_KINDS, apply_transforms, choose_input_kind, is_dataset, prepare
 from dlwp_tasks.datasets.contract import call_dataset, parameters, resolve_target
 
 SMOKE_ROWS = 8  # rows per split a smoke run reads from a user-data task's own file
@@ -25,7 +25,8 @@ def dataset_parameters(target: str) -> set[str]:
 
 def load_data(cfg: DictConfig):
     """The task's dataset: real files, or random data of the real shapes when source=synthetic."""
-    if cfg.source == "synthetic" and cfg.task.synthetic is not None:
+    shapes_only = not getattr(trainer_mode(cfg), "needs_data", True)  # trainer=summary: the input shape is enough
+    if (cfg.source == "synthetic" or shapes_only) and cfg.task.synthetic is not None:
         return call_dataset(OmegaConf.to_container(cfg.task.synthetic), seed=int(cfg.seed))
     # The real data's own split seeds stay fixed (Boston's 113, digits' 0): a dataset that should follow the
     # run's seed says so in its node (csv: seed: ${seed}).
@@ -68,12 +69,24 @@ def resolve_task(cfg: DictConfig, splits) -> DictConfig:
     return resolved
 
 
+def takes_raw_pixels(cfg: DictConfig) -> bool:
+    """Whether the model body takes images in 0..255 (it starts with its own Rescaling or preprocess_input)."""
+    from dlwp_cli.training.modeling import model_body
+
+    return bool(getattr(model_body(cfg.model), "takes_raw_pixels", False))
+
+
 def prepare_data(cfg: DictConfig, splits):
     """(model-ready data, input kind) for the task, with the run's transforms applied."""
+    trains = trainer_mode(cfg).trains_model
     kind = (choose_input_kind(cfg.task.input_kinds, model_class(cfg.model._target_).input_kinds)
-            if trainer_mode(cfg).trains_model else cfg.task.input_kinds[0])
+            if trains else cfg.task.input_kinds[0])
+    if splits.y_train is None and not is_dataset(splits.x_train):
+        raise ConfigError(f"Task '{cfg.task.name}' gave unlabelled data (task.labels=none), which this trainer "
+                          "cannot train on: set task.labels=inferred for classes from the folder names.")
+    raw_pixels = kind in PIXEL_KINDS and trains and takes_raw_pixels(cfg)
     try:
-        return apply_transforms(prepare(splits, cfg.task, kind), cfg.transforms, int(cfg.seed)), kind
+        return apply_transforms(prepare(splits, cfg.task, kind, raw_pixels), cfg.transforms, int(cfg.seed)), kind
     except ValueError as err:
         raise ConfigError(str(err)) from None
 

@@ -13,7 +13,7 @@ TASKS = catalog.options("task")
 
 
 def test_catalog_lists_groups_in_root_order():
-    assert catalog.groups()[:6] == ["task", "model", "optimizer", "callbacks", "strategy", "trainer"]
+    assert catalog.groups()[:7] == ["model", "task", "optimizer", "callbacks", "strategy", "trainer", "augmentation"]
     assert {"ch02/mnist_dense", "ch04/imdb_dense_final", "ch04/boston_kfold"} <= set(EXPERIMENTS)
 
 

@@ -98,7 +98,7 @@ def test_pkg_entries_and_user_groups(tmp_path, monkeypatch):
     catalog.set_search_path(searchpath=["pkg://team_configs"])
     assert "team/baseline" in catalog.options("experiment")
     assert catalog.description("experiment", "team/baseline") == "Team baseline"
-    assert catalog.groups()[:6] == ["task", "model", "optimizer", "callbacks", "strategy", "trainer"]
+    assert catalog.groups()[:6] == ["model", "task", "optimizer", "callbacks", "strategy", "trainer"]
     assert "dataset" in catalog.groups()
 
 

@@ -1,7 +1,7 @@
 """``dlwp predict RUN_DIR INPUT... [--output FILE] [--top K]``: a finished run's answers for new inputs.
 
-The run's task says how its inputs are read (``task.predict_inputs``: a CSV of rows for tables; by
-default ``.npy`` arrays, prepared as the run prepared its training arrays). Stdout holds only the answers,
+The run's task says how its inputs are read (``task.predict_inputs``: a CSV of rows for tables; image files for a
+model that takes images; else ``.npy`` arrays), prepared as the run prepared its training inputs. Stdout holds only the answers,
 one line per example: ``INPUT<TAB>CLASS<TAB>P`` (top K classes), ``INPUT<TAB>CLASS<TAB>P(positive)`` for a
 sigmoid model, ``INPUT<TAB>VALUE`` for regression.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from dlwp_cli.errors import ConfigError, DataError
-from dlwp_cli.run_folder import CONFIG, FEATURES, MODEL, read_metrics, write_atomic
+from dlwp_cli.run_folder import CONFIG, FEATURES, MODEL, SCHEMA, read_metrics, write_atomic
 
 
 def read_npy_inputs(paths: list[str], run_dir: Path):
@@ -39,6 +39,24 @@ def read_npy_inputs(paths: list[str], run_dir: Path):
     return names, np.concatenate(arrays)
 
 
+def read_image_inputs(paths: list[str], run_dir: Path):
+    """(the paths, the model's input array) from image files: decoded, converted and resized to the run's image
+    size and channels (as its training images were), then scaled as they were (``features.json``)."""
+    from dlwp_cli.training.features import apply_feature_stats
+    from dlwp_tasks.datasets.images import image_shape_of, read_images
+
+    stats = json.loads((run_dir / FEATURES).read_text())
+    schema_file = run_dir / SCHEMA
+    crop = bool(json.loads(schema_file.read_text()).get("crop_to_aspect_ratio")) if schema_file.is_file() else False
+    size, color_mode = image_shape_of(stats)
+    return list(paths), apply_feature_stats(read_images(paths, size, color_mode, crop), stats)
+
+
+def _takes_images(run_dir: Path) -> bool:
+    stats_file = run_dir / FEATURES
+    return stats_file.is_file() and json.loads(stats_file.read_text()).get("input_kind") == "image"
+
+
 def _run_files(run_dir: Path) -> tuple[dict, dict]:
     from omegaconf import OmegaConf
 
@@ -51,10 +69,10 @@ def _run_files(run_dir: Path) -> tuple[dict, dict]:
     return cfg, read_metrics(run_dir) or {}
 
 
-def _reader(task: dict):
+def _reader(task: dict, run_dir: Path):
     spec = task.get("predict_inputs")
     if not spec:
-        return read_npy_inputs
+        return read_image_inputs if _takes_images(run_dir) else read_npy_inputs
     from dlwp_cli.config.plugins import import_target
 
     return import_target(spec["_target_"], "task.predict_inputs")
@@ -109,7 +127,7 @@ def predict_command(run_dir: str, inputs: list[str], output: str | None = None, 
     for raw in inputs:
         if not Path(raw).is_file():
             raise DataError(f"Input '{raw}' does not exist (or is not a file).")
-    names, x = _reader(task)(list(inputs), run)
+    names, x = _reader(task, run)(list(inputs), run)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from dlwp_cli.loading import load_model
 

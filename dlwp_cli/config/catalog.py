@@ -303,4 +303,7 @@ def _model_targets(folders: tuple[Path, ...]) -> tuple[tuple[str, str], ...]:
 
 
 def model_name_for_target(target: str) -> str | None:
-    return next((name for name, t in model_targets().items() if t == target), None)
+    """The model option whose ``_target_`` is ``target``; of several, the one named after the class."""
+    names = [name for name, t in model_targets().items() if t == target]
+    cls = target.rpartition(".")[2].lower()
+    return next((name for name in names if name.replace("_", "") == cls), names[0] if names else None)

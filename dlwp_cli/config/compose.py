@@ -140,6 +140,8 @@ def _composed_groups(overrides) -> DictConfig | None:
     group_names = catalog.groups()
     group_choices = [o for o in overrides
                      if "=" in o and (o.split("=")[0] in group_names or catalog.is_searchpath(o))]
+    if list(overrides) == group_choices:  # the group choices alone failed: nothing simpler to compose
+        return None
     try:
         cfg = compose(group_choices)
     except ConfigError:

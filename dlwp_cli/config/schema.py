@@ -44,7 +44,7 @@ class TaskSpec:
     size: Optional[SizeSpec] = None   # known split sizes, for up-front checks (None: read from the data)
     input_kinds: list[str] = MISSING
     features: FeatureSpec = field(default_factory=FeatureSpec)
-    labels: str = MISSING             # index | one_hot | value | auto (the dataset decides)
+    labels: str = MISSING             # index | one_hot | value | auto / inferred (the dataset decides) | none
     head: Optional[HeadSpec] = None   # the output layer; or, for several outputs:
     outputs: Optional[dict[str, HeadSpec]] = None
     loss: Any = MISSING               # a Keras loss name; a dict of them per output; auto: by the data
@@ -101,9 +101,11 @@ class RunSpec:
     data_dir: Optional[str] = MISSING
     download: bool = MISSING
     source: str = MISSING             # real | synthetic
+    smoke: bool = False               # debug=smoke: synthetic data, random pretrained weights, a few batches
     task: TaskSpec = MISSING
     transforms: TransformSpec = MISSING
     model: Any = MISSING              # _target_: a model body dataclass
+    augmentation: Any = None          # image augmentation layers before the model body (flip, rotation, zoom)
     optimizer: Any = MISSING          # _target_: a keras.optimizers class
     callbacks: dict[str, Any] = field(default_factory=dict)
     strategy: Any = MISSING           # _target_: a strategy factory
@@ -117,7 +119,7 @@ class RunSpec:
 CHOICES: dict[str, tuple[str, ...]] = {
     "source": ("real", "synthetic"),
     "precision": ("float32", "mixed_float16", "mixed_bfloat16"),
-    "task.labels": ("index", "one_hot", "value", "auto"),
+    "task.labels": ("index", "one_hot", "value", "auto", "inferred", "none"),
     "task.features.encoding": ("dense", "multi_hot"),
     "transforms.extra_channels_fill": ("noise", "zeros"),
 }

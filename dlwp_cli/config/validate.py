@@ -9,6 +9,7 @@ imports no TensorFlow (model bodies, trainer modes and dataset callables live in
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,8 @@ def _check_ranges(cfg: DictConfig) -> None:
         raise ConfigError(f"'performance.jit_compile' must be auto, true or false, got {cfg.performance.jit_compile!r}.")
 
 
+DATA_DECIDES_LABELS = ("auto", "inferred")
+
 _LOSS_LABELS = {
     "sparse_categorical_crossentropy": "index",
     "categorical_crossentropy": "one_hot",
@@ -119,8 +122,11 @@ _LOSS_LABELS = {
 
 def _check_task(cfg: DictConfig) -> None:
     task = cfg.task
-    if task.labels == "auto":  # the dataset decides the head, loss and metrics (e.g. csv)
+    if task.labels in DATA_DECIDES_LABELS:  # the dataset decides the head, loss and metrics (csv, image folders)
         return
+    if task.labels == "none":
+        raise ConfigError(f"Task '{task.name}' has task.labels=none (unlabelled data), which a model trained on "
+                          "labels cannot use: set task.labels=inferred to take classes from the folder names.")
     if (task.head is None) == (task.outputs is None):
         raise ConfigError(f"Task '{task.name}' must define exactly one of task.head (one output) or "
                           "task.outputs (several named outputs).")
@@ -139,6 +145,21 @@ def _check_task(cfg: DictConfig) -> None:
         )
     if task.features.encoding == "multi_hot" and not task.features.num_tokens:
         raise ConfigError("task.features.encoding=multi_hot needs task.features.num_tokens (the vector width).")
+
+
+def _check_augmentation(cfg: DictConfig) -> None:
+    from dlwp_tasks.models.augmentation import check_augmentation, is_active
+
+    spec = OmegaConf.to_container(cfg.augmentation) if cfg.augmentation is not None else None
+    try:
+        check_augmentation(spec)
+    except ValueError as err:
+        raise ConfigError(f"{err}. See conf/augmentation/book.yaml for the book's settings.") from None
+    kinds = set(cfg.task.input_kinds) & set(model_class(cfg.model._target_).input_kinds)
+    if is_active(spec) and "image" not in kinds:
+        raise ConfigError(f"augmentation changes images, but model '{cfg.model._target_}' on task "
+                          f"'{cfg.task.name}' takes {'/'.join(sorted(kinds)) or 'other'} inputs: drop it "
+                          "(augmentation=none), or choose a model that takes images (e.g. model=convnet).")
 
 
 def models_for_input_kinds(kinds) -> list[str]:
@@ -173,10 +194,24 @@ def _check_data(cfg: DictConfig, trainer) -> None:
     path = cfg.task.get("path", spec.get("path"))
     if "path" in signature_names(function)[0] and where == "task.dataset":
         if path in (None, "", "???"):
+            if _path_is_optional(function):  # e.g. cats_vs_dogs: its own files unless a folder is given
+                return _check_holdout(cfg, trainer, function, spec, where)
             raise ConfigError(f"Task '{cfg.task.name}' reads your own file: give it with task.path=FILE.")
         if not Path(str(path)).expanduser().exists():
             raise ConfigError(f"task.path '{path}' does not exist (looked in {Path.cwd()}). Give an existing file "
                               "or folder, absolute or relative to where you run dlwp.")
+    _check_holdout(cfg, trainer, function, spec, where)
+
+
+def _path_is_optional(function) -> bool:
+    try:
+        parameter = inspect.signature(function).parameters.get("path")
+    except (TypeError, ValueError):
+        return False
+    return parameter is not None and parameter.default is not inspect.Parameter.empty
+
+
+def _check_holdout(cfg: DictConfig, trainer, function, spec, where: str) -> None:
     size = getattr(trainer, "validation_size", 0) or 0
     if not size:
         return
@@ -223,6 +258,7 @@ def validate(cfg: DictConfig) -> DictConfig:
     _check_choices(result)
     _check_ranges(result)
     _check_task(result)
+    _check_augmentation(result)
     _check_model_fits_task(result, type(trainer).trains_model)
     _check_data(result, trainer)
     OmegaConf.set_readonly(result, True)

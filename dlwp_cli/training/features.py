@@ -136,12 +136,37 @@ def _prepare_preprocessed(splits: DataSplits, task: DictConfig, input_kind: str)
                     preprocessing=splits.preprocessing, postprocessing=splits.postprocessing)
 
 
-def prepare(splits: DataSplits, task: DictConfig, input_kind: str) -> Prepared:
-    """Apply the task's feature settings (scale, standardize, multi-hot) and label encoding."""
+PIXEL_KINDS = ("image", "image_segmentation")  # input kinds whose uint8 images stay uint8 until batched
+
+
+def is_pixels(x, input_kind: str) -> bool:
+    """Whether ``x`` holds uint8 images (N, H, W, C): kept as they are, converted to float per batch."""
+    return input_kind in PIXEL_KINDS and getattr(x, "dtype", None) == np.uint8 and getattr(x, "ndim", 0) == 4
+
+
+def _prepare_pixels(splits: DataSplits, task: DictConfig, input_kind: str, raw_pixels: bool) -> Prepared:
+    """uint8 images stay uint8 in memory (a quarter of float32's size); the input pipeline converts each batch
+    to float32, scaled to [0, 1] unless the model body takes raw pixels (it starts with its own Rescaling)."""
+    def labels(y):
+        return None if y is None else encode_labels(np.asarray(y), task.labels, task.head.units)
+
+    scale = None if raw_pixels else task.features.scale
+    stats = {"input_kind": input_kind, "scale": scale, "image_shape": list(splits.x_train.shape[1:]), "pixels": True}
+    has_val = splits.y_val is not None
+    return Prepared(splits.x_train, labels(splits.y_train), splits.x_test, labels(splits.y_test),
+                    tuple(splits.x_train.shape[1:]), input_kind, x_val=splits.x_val if has_val else None,
+                    y_val=labels(splits.y_val), feature_stats=stats)
+
+
+def prepare(splits: DataSplits, task: DictConfig, input_kind: str, raw_pixels: bool = False) -> Prepared:
+    """Apply the task's feature settings (scale, standardize, multi-hot) and label encoding. ``raw_pixels``: the
+    model body takes images in 0..255 (its own Rescaling), so the task's scale is not applied to images."""
     if splits.preprocessing is not None or is_dataset(splits.x_train):
         return _prepare_preprocessed(splits, task, input_kind)
     if isinstance(splits.x_train, dict):
         return _prepare_named(splits, task, input_kind)
+    if is_pixels(splits.x_train, input_kind) and not task.features.standardize:
+        return _prepare_pixels(splits, task, input_kind, raw_pixels)
     features = task.features
     y_train = encode_labels(np.asarray(splits.y_train), task.labels, task.head.units)
     y_test = encode_labels(np.asarray(splits.y_test), task.labels, task.head.units)
@@ -152,10 +177,13 @@ def prepare(splits: DataSplits, task: DictConfig, input_kind: str) -> Prepared:
                         x_val=splits.x_val if y_val is not None else None, y_val=y_val)
 
     x_train = _shape_features(np.asarray(splits.x_train), input_kind).astype("float32")
-    stats = {"input_kind": input_kind, "scale": features.scale}
+    scale = None if raw_pixels and input_kind == "image" else features.scale
+    stats = {"input_kind": input_kind, "scale": scale}
+    if input_kind == "image":
+        stats["image_shape"] = list(x_train.shape[1:])
     if features.standardize:
         # The book's rule: statistics of the training data only, applied to every split.
-        scaled = x_train / features.scale if features.scale else x_train
+        scaled = x_train / scale if scale else x_train
         std = scaled.std(axis=0)
         std[std == 0] = 1.0
         stats.update(mean=scaled.mean(axis=0).tolist(), std=std.tolist())

@@ -10,14 +10,21 @@ from dlwp_cli.training.features import Prepared, is_dataset, num_examples, selec
 from dlwp_tasks.datasets.base import Sequences
 
 
-def _feature_source(x, multi_hot_tokens: int | None):
-    """A function mapping a batch of row indices to a feature batch (a dict of them for named inputs)."""
+def _feature_source(x, multi_hot_tokens: int | None, pixels: dict | None = None):
+    """A function mapping a batch of row indices to a feature batch (a dict of them for named inputs). With
+    ``pixels`` (the run's feature statistics of uint8 images), images become float32 per batch, divided by
+    their ``scale`` when it is set."""
     if isinstance(x, dict):
         sources = {name: _feature_source(value, multi_hot_tokens) for name, value in x.items()}
         return lambda idx: {name: source(idx) for name, source in sources.items()}
     if multi_hot_tokens is None:
         table = tf.constant(x)
-        return lambda idx: tf.gather(table, idx)
+        if pixels is None:
+            return lambda idx: tf.gather(table, idx)
+        pixel_scale = pixels.get("scale")
+        if pixel_scale:
+            return lambda idx: tf.cast(tf.gather(table, idx), tf.float32) / pixel_scale
+        return lambda idx: tf.cast(tf.gather(table, idx), tf.float32)
 
     ragged = tf.RaggedTensor.from_row_splits(
         tf.constant(x.values, dtype=tf.int64), tf.constant(x.offsets, dtype=tf.int64), validate=False
@@ -110,7 +117,8 @@ def make_dataset(
         return _batch_stream(x, batch_size, indices, order, seed, epochs, limit_batches, prefetch)
     if indices is not None:
         x, y = select(x, indices), select(y, indices)
-    features = _feature_source(x, data.multi_hot_tokens)
+    stats = data.feature_stats or {}
+    features = _feature_source(x, data.multi_hot_tokens, stats if stats.get("pixels") else None)
     labels = _feature_source(y, None)
     n = num_examples(y)
     ds = batch_indices(n, batch_size, order, seed, epochs)

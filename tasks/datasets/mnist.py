@@ -30,6 +30,7 @@ KERAS_FILE = KerasFile(
     "mnist.npz", "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1", "mnist"
 )
 _IMAGES_MAGIC, _LABELS_MAGIC = 2051, 2049
+CLASS_NAMES = [str(digit) for digit in range(10)]
 
 
 def load_mnist(data_dir: str | os.PathLike | None = None, download: bool = True) -> DataSplits:
@@ -49,13 +50,13 @@ def load_mnist(data_dir: str | os.PathLike | None = None, download: bool = True)
                     "data_dir (or DLWP_DATA_DIR) at a good copy."
                 )
         records = [file_record(root / rel, SHA256[rel]) for rel in FILES.values()]
-        return DataSplits(**arrays, info={"source": "data_dir", "files": records},
+        return DataSplits(**arrays, info={"source": "data_dir", "files": records}, class_names=CLASS_NAMES,
                           warnings=non_canonical_warnings("MNIST", records))
     path, source = fetch_keras_file("MNIST", KERAS_FILE, list(FILES.values()), data_dir, download)
     with np.load(path, allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in FILES}
     records = [file_record(path, KERAS_FILE.sha256)]
-    return DataSplits(**arrays, info={"source": source, "files": records},
+    return DataSplits(**arrays, info={"source": source, "files": records}, class_names=CLASS_NAMES,
                       warnings=non_canonical_warnings("MNIST", records))
 
 

@@ -25,7 +25,9 @@ def mnist_like(n_train: int = 60000, n_test: int = 10000, seed: int = 0) -> Data
     rng = np.random.default_rng(seed)
     n = n_train + n_test
     images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
-    return _splits(images, rng.integers(0, 10, size=n, dtype=np.uint8), n_train, "mnist", seed)
+    splits = _splits(images, rng.integers(0, 10, size=n, dtype=np.uint8), n_train, "mnist", seed)
+    splits.class_names = [str(digit) for digit in range(10)]
+    return splits
 
 
 def boston_like(n_train: int = 404, n_test: int = 102, seed: int = 0) -> DataSplits:
@@ -55,3 +57,22 @@ def word_ids_like(n_train: int, n_test: int, seed: int = 0, num_classes: int = 2
     labels = rng.integers(0, num_classes, size=n, dtype=np.int64)
     return _splits(Sequences(values, offsets), labels, n_train, "word_ids", seed, num_classes=num_classes,
                    num_words=num_words)
+
+
+def images_like(n_train: int = 64, n_val: int = 32, n_test: int = 64, image_size: tuple = (180, 180),
+                channels: int = 3, class_names: tuple = ("cat", "dog"), seed: int = 0) -> DataSplits:
+    """uint8 (N, H, W, C) images and int32 class ids, with a validation split, as the image-folder loaders."""
+    rng = np.random.default_rng(seed)
+    height, width = (int(s) for s in image_size)
+    names = [str(c) for c in class_names]
+
+    def split(n: int):
+        return (rng.integers(0, 256, size=(n, height, width, channels), dtype=np.uint8),
+                rng.integers(0, len(names), size=n).astype(np.int32))
+
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = split(n_train), split(n_val), split(n_test)
+    info = {"source": "synthetic", "kind": "images", "seed": seed}
+    schema = {"kind": "image", "image_size": [height, width], "color_mode": "grayscale" if channels == 1 else "rgb",
+              "crop_to_aspect_ratio": False, "class_names": names}
+    return DataSplits(x_train, y_train, x_test, y_test, info=info, x_val=x_val, y_val=y_val, class_names=names,
+                      problem="classification", schema=schema)
