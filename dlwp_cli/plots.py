@@ -82,3 +82,34 @@ def plot_comparison(curves: dict[str, list[float]], metric: str, path: Path) -> 
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return Path(path)
+
+
+def plot_confusion_matrix(matrix: dict, path: Path, title: str = "") -> Path:
+    """The test split's confusion matrix (``{labels, counts}``): true classes down, predicted across, counts in
+    the cells, shaded by each true class's share."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    labels = [str(label) for label in matrix["labels"]]
+    counts = np.asarray(matrix["counts"], dtype=float)
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    side = min(2.0 + 0.45 * len(labels), 18.0)
+    fig, ax = plt.subplots(figsize=(side, side * 0.85))
+    image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    if len(labels) <= 30:
+        for (i, j), value in np.ndenumerate(counts):
+            ax.text(j, i, f"{int(value)}", ha="center", va="center", fontsize=8,
+                    color="white" if shares[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(labels)), labels, rotation=90 if len(labels) > 6 else 0)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("Predicted")
+    ax.set_ylabel("True")
+    ax.set_title(f"{title} confusion matrix (test)".strip())
+    fig.colorbar(image, ax=ax, fraction=0.046, label="share of the true class")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)

@@ -17,6 +17,7 @@ MODEL = "model.keras"
 TENSORBOARD = "tensorboard"
 HISTORY_PLOT = "history.png"
 CV_PLOT = "cv_curve.png"
+CONFUSION_PLOT = "confusion_matrix.png"  # the test split's confusion matrix (classification runs)
 SCHEMA = "schema.json"          # the inputs a dataset described (a table's columns), for predict
 FEATURES = "features.json"      # scale and standardization applied to raw arrays, for predict
 ERRORS = "errors.json"          # a classifier's most confident mistakes, for report --errors

@@ -114,3 +114,14 @@ def test_choosing_by_a_validation_split_that_is_the_test_split_is_flagged(tmp_pa
                            capture_output=True, text=True, timeout=120)
     assert "validation split is its test split" in " ".join(shown.stderr.split())
     sys.modules.pop("user_plugins", None)
+
+
+def test_the_confusion_matrix_picture_shows_every_class(tmp_path):
+    from PIL import Image
+
+    from dlwp_cli.plots import plot_confusion_matrix
+
+    path = plot_confusion_matrix({"labels": ["cat", "dog", "fox"], "counts": [[8, 2, 0], [1, 9, 0], [0, 0, 5]]},
+                                 tmp_path / "cm.png", "pets")
+    pixels = np.asarray(Image.open(path).convert("L"), dtype=float)
+    assert pixels.shape[0] > 100 and pixels.shape[1] > 100 and pixels.std() > 10

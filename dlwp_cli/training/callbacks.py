@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import keras
@@ -140,6 +141,35 @@ class LossHistory(keras.callbacks.Callback):
         fig.savefig(self.folder / f"plot_at_epoch_{epoch}.png")
         plt.close(fig)
         self.per_batch_losses = []
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall-clock seconds of each epoch (training and validation), for metrics.json's ``timings.epoch_s``."""
+
+    async_safe = True
+
+    def __init__(self):
+        super().__init__()
+        self.seconds: list[float] = []
+        self._started = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(round(time.perf_counter() - self._started, 4))
+
+
+class BestWeights(keras.callbacks.EarlyStopping):
+    """Keep the weights of the epoch with the best ``monitor`` value and put them back when training ends, without
+    stopping early: the book's "reload the best checkpoint, then evaluate" (ModelCheckpoint with
+    ``save_best_only``), in memory. Its state is part of every epoch backup, so a resumed run keeps it."""
+
+    def __init__(self, monitor: str = "val_loss", mode: str = "auto"):
+        super().__init__(monitor=monitor, mode=mode, patience=2**62, restore_best_weights=True)
+
+    def get_config(self) -> dict:
+        return {"monitor": self.monitor, "mode": self.mode}
 
 
 PATH_ARGUMENTS = ("filepath", "log_dir", "folder", "filename")

@@ -21,10 +21,24 @@ def make_optimizer(spec: DictConfig) -> keras.optimizers.Optimizer:
         raise ConfigError(f"optimizer {spec._target_} does not accept {kwargs}: {err}") from None
 
 
-def model_body(spec: DictConfig):
-    """The model body dataclass instance named by ``model._target_``."""
+def model_body(spec: DictConfig, smoke: bool = False):
+    """The model body dataclass instance named by ``model._target_``; ``smoke`` (debug=smoke) starts a body with
+    pretrained ``weights`` from random ones."""
     fields = {k: v for k, v in OmegaConf.to_container(spec, resolve=True).items() if k != "_target_"}
+    if smoke and fields.get("weights") is not None:
+        fields["weights"] = None
     return get_class(spec._target_)(**fields)
+
+
+def with_augmentation(body: keras.Model, spec) -> keras.Model:
+    """``Input -> augmentation -> body`` (the book's ``data_augmentation`` first), or ``body`` for none."""
+    from dlwp_tasks.models.augmentation import augmentation_model
+
+    augment = augmentation_model(OmegaConf.to_container(spec, resolve=True) if spec is not None else None)
+    if augment is None:
+        return body
+    inputs = keras.Input(shape=body.input_shape[1:], name="image")
+    return keras.Model(inputs, body(augment(inputs)), name=body.name)
 
 
 def steps_per_execution(cfg: DictConfig, replicas: int) -> int:
@@ -71,22 +85,30 @@ def build_model(cfg: DictConfig, data, replicas: int = 1) -> keras.Model:
     input_shape = data.input_shape
     try:
         shape = input_shape if isinstance(input_shape, dict) else tuple(input_shape)
-        model = model_body(cfg.model).build(shape, head)
+        model = model_body(cfg.model, cfg.get("smoke", False)).build(shape, head)
     except ValueError as err:
         raise ConfigError(
             f"Model '{cfg.model._target_}' cannot be built for task '{cfg.task.name}' inputs of shape "
             f"{input_shape}: {str(err).splitlines()[0]}"
         ) from None
+    if getattr(data, "input_kind", None) == "image":
+        model = with_augmentation(model, cfg.get("augmentation"))
     if getattr(data, "preprocessing", None) is not None:
         model = with_pre_and_postprocessing(model, data)
     if cfg.trainer.get("custom_train_step"):
         model = with_custom_train_step(model)
+    compile_model(model, cfg, replicas)
+    return model
+
+
+def compile_model(model: keras.Model, cfg: DictConfig, replicas: int = 1, optimizer=None) -> None:
+    """Compile with the task's loss and metrics and the run's performance settings; ``optimizer`` defaults to the
+    configured one."""
     jit = cfg.performance.jit_compile
     model.compile(
-        optimizer=make_optimizer(cfg.optimizer),
+        optimizer=optimizer if optimizer is not None else make_optimizer(cfg.optimizer),
         loss=OmegaConf.to_container(cfg.task.loss) if isinstance(cfg.task.loss, DictConfig) else cfg.task.loss,
         metrics=resolve_metrics(cfg.task.metrics),
         steps_per_execution=steps_per_execution(cfg, replicas),
         jit_compile=jit if isinstance(jit, bool) else "auto",
     )
-    return model

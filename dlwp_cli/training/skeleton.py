@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 
+from dlwp_cli.training.callbacks import EpochTimer
 from dlwp_cli.training.common import (
     Context,
     TrainResult,
@@ -49,12 +50,13 @@ def train_and_score(mode, ctx: Context, data: Prepared, label: str = "", split=N
     cfg = ctx.cfg
     train_idx, val_idx = split if split is not None else holdout_split(cfg, data.n_train)
     train_ds, val_ds, steps, order = epoch_datasets(ctx, data, train_idx, val_idx)
-    callbacks = ctx.callbacks(label, steps) + ([order] if order is not None else [])
+    timer = EpochTimer()
+    callbacks = ctx.callbacks(label, steps) + ([order] if order is not None else []) + [timer]
     with ctx.strategy.scope():
         trainee = mode.build(ctx, data)
     started = time.perf_counter()
     history = trainee.fit(train_ds, val_ds, int(cfg.epochs), steps, callbacks)
-    timings = {"train_s": time.perf_counter() - started}
+    timings = {"train_s": time.perf_counter() - started, "epoch_s": timer.seconds}
     metrics = training_summary(history, steps, train_idx, val_idx, data.n_val)
     if hasattr(trainee, "report"):
         metrics.update(trainee.report())
