@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from dlwp_cli.baselines import trivial_baselines
 
 IMBALANCED_SHARE = 0.7  # the majority class's share of the training labels above which accuracy misleads
-BALANCE_AWARE_WORDS = ("auc", "precision", "recall", "f1", "fbeta", "prc", "sensitivity", "specificity")
+BALANCE_AWARE_WORDS = ("auc", "precision", "recall", "f1", "fbeta", "prc", "sensitivity", "specificity", "iou")
 SUGGESTED_METRICS = "[accuracy,auc,precision,recall]"
 
 

@@ -140,8 +140,11 @@ def is_multi_label(y: np.ndarray) -> bool:
 
 
 def label_vector(y) -> np.ndarray:
-    """One label per example: class ids from one-hot rows, the single column of an (N, 1) array."""
+    """One label per example: class ids from one-hot rows, the single column of an (N, 1) array; every pixel of
+    per-pixel masks (N, H, W[, 1])."""
     y = np.asarray(y)
+    if y.ndim > 2:
+        return y.reshape(-1)
     if is_one_hot(y):
         return y.argmax(axis=1)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -193,7 +196,7 @@ def class_balance(labels: np.ndarray, names: list[str], classes: list[Any]) -> l
         counts = labels.sum(axis=0).astype(np.int64)
     else:
         counts = np.bincount(class_index(labels, classes), minlength=len(names))
-    total = max(int(len(labels)), 1)
+    total = max(int(counts.sum()), 1)
     return [ClassCount(name, int(count), int(count) / total) for name, count in zip(names, counts)]
 
 
@@ -555,10 +558,14 @@ def _leak_check(blocks: list[Block], ys: dict | None, problems: dict[str, str], 
         y = np.asarray(ys[output.name])
         if output.multi_label:
             skipped.append(f"{output.name} (multi-label)")
+        elif y.ndim > 2:
+            skipped.append(f"{output.name} (a label per pixel)")
         elif problems[output.name] == "classification":
             leaks += classification_leaks(blocks, y, output.name)
         else:
             leaks += regression_leaks(blocks, y, output.name)
+    if len(skipped) == len(outputs):
+        return None, f"n/a for {', '.join(skipped)}"
     features = sum(block.values.shape[1] for block in blocks)
     note = f"{features} features checked on the training split"
     if skipped:

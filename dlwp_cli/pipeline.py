@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from dlwp_cli import console, plots, run_folder, targets
 from dlwp_cli.baselines import is_classification, trivial_baselines
-from dlwp_cli.config.validate import trainer_mode
+from dlwp_cli.config.validate import DATA_DECIDES_LABELS, trainer_mode
 from dlwp_cli.data import describe_data, load_data, prepare_data, resolve_task
 from dlwp_cli.training import callbacks as run_callbacks
 from dlwp_cli.training.common import Context, best_epoch
@@ -24,6 +24,7 @@ from dlwp_cli.training import mistakes
 from dlwp_cli.training.inputs import make_dataset
 from dlwp_cli.training.modeling import body_parameters, steps_per_execution
 from dlwp_cli.training.resilience import BACKUP, EpochBackup, remove_backups, resilience_callbacks
+from dlwp_cli.training.task_reports import run_task_reports
 from dlwp_cli.training.runtime import loss_scale, precision_policy, scale_for_replicas
 from dlwp_cli.training.strategy import describe, make_strategy
 
@@ -35,7 +36,8 @@ def seed_everything(seed: int, deterministic: bool) -> None:
 
 
 def predict_samples(model, data: Prepared, cfg: DictConfig) -> dict:
-    """Predictions for the first test examples: class and probability, or the regressed value."""
+    """Predictions for the first test examples: class and probability, or the regressed value; for masks, each
+    example's pixel accuracy and class shares."""
     count = min(int(cfg.output.predict_samples), data.n_test)
     if count == 0 or model is None or data.streamed:
         return {}
@@ -46,6 +48,8 @@ def predict_samples(model, data: Prepared, cfg: DictConfig) -> dict:
     if isinstance(outputs, dict):  # several named outputs: the raw values of each
         return {name: np.round(np.asarray(value), 4).tolist() for name, value in outputs.items()}
     outputs = np.asarray(outputs)
+    if mistakes.is_per_pixel(data):  # a class per pixel: per sample, its pixel accuracy and class shares
+        return mistakes.pixel_samples(outputs, data.y_test[:count])
     truth = data.y_test[:count]
     truth = truth.argmax(axis=1) if truth.ndim == 2 else truth
     if outputs.shape[-1] > 1:
@@ -59,8 +63,9 @@ def predict_samples(model, data: Prepared, cfg: DictConfig) -> dict:
 
 
 def chance_levels(data: Prepared, cfg: DictConfig) -> dict:
-    """Trivial baselines of the test labels (training labels when there is no test set)."""
-    if not is_classification(cfg.task) or data.streamed:
+    """Trivial baselines of the test labels (training labels when there is no test set), counting every pixel of
+    masks; none for a run that scores nothing (``trainer=summary``)."""
+    if not is_classification(cfg.task) or data.streamed or not getattr(trainer_mode(cfg), "needs_data", True):
         return {}
     return trivial_baselines(data.y_test if data.n_test else data.y_train)
 
@@ -93,6 +98,7 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict | None = None) -> dict:
     A non-chief worker of a multi-worker run trains and saves like the chief (saving may run collective
     ops that every worker must join), but into a scratch folder that is deleted afterwards.
     """
+    keras.backend.clear_session()  # layer names restart (conv2d, conv2d_1, ...) in every run of a process
     strategy = make_strategy(cfg.strategy)
     if strategy.extended.should_checkpoint:
         return _run(cfg, run_dir, choices, strategy)
@@ -137,6 +143,8 @@ def write_artifacts(cfg: DictConfig, run_dir: Path, metrics: dict, model) -> Non
         final = {f"test/{k}": v for k, v in metrics.get("test", {}).items()}
         final.update({f"cv/{k}": v for k, v in metrics.get("cv", {}).get("mean", {}).items()})
         run_callbacks.log_hparams(run_dir / run_folder.TENSORBOARD, cfg, final)
+    if cfg.output.plots and metrics.get("confusion_matrix"):
+        plots.plot_confusion_matrix(metrics["confusion_matrix"], run_dir / run_folder.CONFUSION_PLOT, str(cfg.name))
     if cfg.output.plots and metrics.get("history"):
         plots.plot_history(metrics["history"], run_dir / run_folder.HISTORY_PLOT, title=str(cfg.name))
         curves = metrics.get("cv", {}).get("mean_history", {})
@@ -157,9 +165,11 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
         "status": run_folder.RUNNING, "experiment": cfg.experiment, "name": cfg.name, "pid": os.getpid(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S")})
     seed_everything(int(cfg.seed), cfg.deterministic)
+    if show and cfg.smoke and cfg.model.get("weights") is not None:
+        console.console.print(f"debug=smoke: model.weights=null (random weights, not {cfg.model.weights})")
 
     splits = load_data(cfg)
-    if cfg.task.labels == "auto":
+    if cfg.task.labels in DATA_DECIDES_LABELS:
         cfg = resolve_task(cfg, splits)
         run_folder.write_config(run_dir, cfg)  # with the head the data decided
     data, kind = prepare_data(cfg, splits)
@@ -227,6 +237,7 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
         metrics["parameters"] = body_parameters(result.model, data)
     metrics.update(record_test_use(cfg, data, metrics))
     metrics.update(mistakes.analyse(result.model, data, splits, cfg, run_dir))
+    metrics.update(run_task_reports(result.model, data, splits, cfg, run_dir))
     write_artifacts(cfg, run_dir, metrics, result.model)
     checks = [targets.check(OmegaConf.to_container(t), metrics, synthetic=cfg.source == "synthetic")
               for t in cfg.targets]

@@ -41,7 +41,7 @@ SAME_SHAPE_METRICS = (
     keras.metrics.FalseNegatives, keras.metrics.FBetaScore,
 )
 # Words in a logged metric name for which a higher value is better.
-HIGHER_IS_BETTER = ("accuracy", "auc", "precision", "recall", "score", "correlation", "true_")
+HIGHER_IS_BETTER = ("accuracy", "auc", "precision", "recall", "score", "correlation", "true_", "iou")
 
 
 def snake_case(name: str) -> str:

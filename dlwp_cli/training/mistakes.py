@@ -47,12 +47,56 @@ def _threshold_split(cfg: DictConfig, data: Prepared, test_allowed: bool):
     return None
 
 
+def is_per_pixel(data: Prepared) -> bool:
+    """Whether the targets are masks, a class per pixel (N, H, W) or (N, H, W, 1), rather than one per example."""
+    return np.ndim(data.y_train) > 2
+
+
+def pixel_classes(outputs: np.ndarray) -> np.ndarray:
+    """Predicted class per pixel from per-pixel softmax outputs (N, H, W, C) or one sigmoid channel."""
+    return (outputs[..., 0] > 0.5).astype("int64") if outputs.shape[-1] == 1 else outputs.argmax(axis=-1)
+
+
+def pixel_samples(outputs: np.ndarray, truth: np.ndarray) -> dict:
+    """metrics.json's ``predictions`` for per-pixel outputs: each sample's pixel accuracy, and the share of its
+    pixels predicted as each class and truly of each class."""
+    predicted = pixel_classes(outputs)
+    truth = np.asarray(truth).reshape(predicted.shape)
+    classes = max(int(outputs.shape[-1]), 2)
+
+    def shares(ids: np.ndarray) -> list[list[float]]:
+        return [np.round(np.bincount(row.ravel(), minlength=classes) / row.size, 4).tolist() for row in ids]
+
+    pixels = tuple(range(1, predicted.ndim))
+    return {"pixel_accuracy": np.round(np.mean(predicted == truth, axis=pixels), 4).tolist(),
+            "predicted_shares": shares(predicted), "true_shares": shares(truth.astype("int64"))}
+
+
+def _pixel_confusion(model, data: Prepared, x, y, cfg: DictConfig, labels: list) -> dict:
+    """The confusion matrix of every pixel of the split (batch by batch, so no split-sized output is held)."""
+    k = len(labels)
+    counts = np.zeros((k, k), dtype="int64")
+    dataset = make_dataset(x, y, data, int(cfg.batch_size), limit_batches=cfg.trainer.get("limit_batches"))
+    for inputs, targets in dataset:
+        predicted = pixel_classes(np.asarray(model.predict_on_batch(inputs)))
+        truth = np.asarray(targets).reshape(predicted.shape)
+        counts += np.asarray(explain.confusion_matrix(truth.ravel(), predicted.ravel(), labels)["counts"])
+    return {"labels": labels, "counts": counts.tolist(), "unit": "pixels"}
+
+
 def analyse(model, data: Prepared, splits, cfg: DictConfig, run_dir: Path) -> dict:
     """metrics.json's ``confusion_matrix`` (test split) and ``thresholds`` (binary classifiers), and
-    errors.json, for a single-output classifier trained on in-memory data; {} for anything else."""
+    errors.json, for a single-output classifier trained on in-memory data; {} for anything else. For per-pixel
+    targets (segmentation), only the confusion matrix of the test split's pixels."""
     if model is None or data.streamed or not is_classification(cfg.task) or isinstance(data.y_train, dict):
         return {}
     test_allowed = bool(cfg.trainer.get("evaluate_test", True)) and data.n_test > 0
+    if is_per_pixel(data):
+        if not test_allowed:
+            return {}
+        units = int(cfg.task.head.units)
+        labels = list(splits.class_names) if splits.class_names else list(range(max(units, 2)))
+        return {"confusion_matrix": _pixel_confusion(model, data, data.x_test, data.y_test, cfg, labels)}
     found: dict = {}
     shown = tested = None
     if test_allowed:
