@@ -14,6 +14,7 @@ def register_custom_objects() -> None:
     overridden train_step wrapper, custom metrics, preprocessing layers)."""
     import dlwp_cli.training.custom_step  # noqa: F401
     import dlwp_tasks.layers  # noqa: F401
+    import dlwp_tasks.models.backbone_layers  # noqa: F401
     import dlwp_tasks.metrics  # noqa: F401
     from dlwp_tasks.models import dense, tickets
 

@@ -23,7 +23,7 @@ class RichProgress(keras.callbacks.Callback):
         super().__init__()
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self._epochs = epochs
+        self.epochs = epochs
         self._steps = steps
         self._label = label
         self._progress = Progress(
@@ -36,14 +36,14 @@ class RichProgress(keras.callbacks.Callback):
         self._progress.start()
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._progress.reset(self._task, description=f"{self._label}epoch {epoch + 1}/{self._epochs}")
+        self._progress.reset(self._task, description=f"{self._label}epoch {epoch + 1}/{self.epochs}")
 
     def on_train_batch_end(self, batch, logs=None):
         self._progress.update(self._task, completed=min(batch + 1, self._steps))
 
     def on_epoch_end(self, epoch, logs=None):
         shown = "  ".join(f"{k} {float(v):.4f}" for k, v in (logs or {}).items() if k != "learning_rate")
-        self._progress.console.print(f"[dim]{self._label}epoch {epoch + 1:>3}/{self._epochs}[/]  {shown}")
+        self._progress.console.print(f"[dim]{self._label}epoch {epoch + 1:>3}/{self.epochs}[/]  {shown}")
 
     def on_train_end(self, logs=None):
         self._progress.stop()
