@@ -1,4 +1,5 @@
-"""The ``dlwp`` command. Only ``run`` imports TensorFlow; help, list, show, launch and report start fast."""
+"""The ``dlwp`` command. Only the verbs that load models import TensorFlow; help, list, show, launch and report
+start fast."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ commands:
   dlwp predict RUN_DIR INPUT... [--output FILE] [--top K]
         a finished run's answers for new inputs (a CSV of rows for table runs, .npy arrays for array
         tasks), one line per example
+  dlwp viz activations|filters|gradcam|augmentation RUN_DIR [--image PATH] [--layer NAME]
+        what a finished run's convnet sees: activation grids, filter patterns, a Grad-CAM heatmap, or the
+        image through the run's augmentation; pictures in RUN_DIR/viz/KIND and the run's TensorBoard.
+        RUN_DIR may be a keras.applications name (xception) with --weights imagenet|PATH|none --output DIR
 
 your own configs: run, list and show take --config-dir DIR (-cd DIR), a folder laid out like the config
 groups (DIR/experiment/mine.yaml, DIR/model/wide.yaml, ...), anywhere on the line; more folders with
@@ -47,6 +52,9 @@ examples:
 REPORT_USAGE = ("dlwp report [RUN_DIR...] [--summary] [--format table|csv|markdown] [-o FILE]\n"
                 "                   [--plot METRIC [--plot-file PNG]] [--errors]")
 LAUNCH_USAGE = "dlwp launch --workers N [--port P] [--max-restarts K] -- run [OVERRIDES...]"
+VIZ_USAGE = ("dlwp viz activations|filters|gradcam|augmentation RUN_DIR [--image PATH] [--layer NAME]\n"
+             "                [--weights imagenet|PATH|none] [--output DIR]")
+VIZ_KINDS = ("activations", "filters", "gradcam", "augmentation")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -106,6 +114,26 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("inputs", nargs="+", metavar="INPUT", help="files of new examples (as the run's task reads)")
     predict.add_argument("--output", "-o", metavar="FILE", help="also write the answers as a CSV")
     predict.add_argument("--top", type=int, default=1, metavar="K", help="the K most likely classes (default 1)")
+    viz = sub.add_parser("viz", prog="dlwp viz", help="pictures of what a finished run's convnet sees",
+                         usage=VIZ_USAGE,
+                         description="Pictures of a finished run's convnet (book 8.2.5 and 9.4), written to "
+                                     "RUN_DIR/viz/KIND/ and the run's TensorBoard (tensorboard/viz/KIND); a "
+                                     "repeated call replaces that folder. activations: each conv and pooling "
+                                     "layer's channels for one image; filters: the patterns the first 64 filters "
+                                     "of a layer respond to (gradient ascent); gradcam: where the image shows its "
+                                     "predicted class, with the top classes; augmentation: the image through the "
+                                     "run's augmentation 9 times.")
+    viz.add_argument("kind", choices=VIZ_KINDS, metavar="KIND", help=", ".join(VIZ_KINDS))
+    viz.add_argument("run_dir", metavar="RUN_DIR",
+                     help="a finished run folder, or a keras.applications name (xception, vgg16, ...)")
+    viz.add_argument("--image", metavar="PATH", help="an image file (default: the first test image of the run's task)")
+    viz.add_argument("--layer", metavar="NAME", help="the layer to show (default: every conv and pooling layer for "
+                                                     "activations, the last conv layer for filters, the last "
+                                                     "image-shaped layer for gradcam)")
+    viz.add_argument("--weights", metavar="imagenet|PATH|none",
+                     help="for a keras.applications model: ImageNet weights (default), a weights file, or none")
+    viz.add_argument("--output", "-o", metavar="DIR",
+                     help="where the pictures go (required for a keras.applications model; default RUN_DIR/viz)")
     return parser
 
 
@@ -154,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         from dlwp_cli.commands.predict import predict_command
 
         return _exit(predict_command, args.run_dir, args.inputs, args.output, args.top)
+    if args.command == "viz":
+        from dlwp_cli.commands.viz import viz_command
+
+        return _exit(viz_command, args.kind, args.run_dir, args.image, args.layer, args.weights, args.output)
     _parser().print_help()
     return 0
 
