@@ -187,3 +187,11 @@ def test_a_model_with_its_own_rescaling_gets_raw_pixels(tmp_path):
 def test_bad_image_settings_stop_before_training(overrides, message):
     with pytest.raises(ConfigError, match=message):
         compose_validated(overrides)
+
+
+def test_predict_names_a_missing_image_and_prints_nothing(image_run, capsys):
+    folder, run_dir, _ = image_run
+    existing = str(next((folder / "data" / "test" / "dark").iterdir()))
+    with pytest.raises(DataError, match="no_such.png"):
+        predict_command(str(run_dir), [existing, str(folder / "no_such.png")])
+    assert capsys.readouterr().out == ""
