@@ -16,7 +16,7 @@ from dlwp_cli.errors import ConfigError
 from dlwp_tasks.datasets import images
 from dlwp_tasks.datasets.cats_vs_dogs import load_cats_vs_dogs, subset_files
 from dlwp_tasks.errors import DataError
-from tests.shared_data import SHARED_DATASETS, shared_file
+from shared_data import SHARED_DATASETS, shared_file
 
 
 def save(path, pixels, mode=None, fmt=None):
