@@ -195,3 +195,12 @@ def test_predict_names_a_missing_image_and_prints_nothing(image_run, capsys):
     with pytest.raises(DataError, match="no_such.png"):
         predict_command(str(run_dir), [existing, str(folder / "no_such.png")])
     assert capsys.readouterr().out == ""
+
+
+def test_a_folder_that_cannot_train_stops_before_a_run_folder_exists(tmp_path, capsys):
+    from dlwp_cli.main import main
+
+    save(tmp_path / "imgs" / "only" / "0.png", np.zeros((4, 4, 3), "uint8"))
+    run_dir = tmp_path / "run"
+    assert main(["run", "task=image_folder", f"task.path={tmp_path / 'imgs'}", f"hydra.run.dir={run_dir}"]) == 2
+    assert "one class folder" in capsys.readouterr().err and not run_dir.exists()

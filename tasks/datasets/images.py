@@ -246,31 +246,33 @@ def load_image_folder(path: str | os.PathLike | None, image_size: Sequence[int] 
         return DataSplits(images, None, info={**info, "decoded": {"train": len(images)}}, warnings=skipped,
                           schema={"kind": "image", "image_size": [height, width], "color_mode": color_mode,
                                   "crop_to_aspect_ratio": bool(crop_to_aspect_ratio)})
-    split_dirs = _split_folders(root)
-    if split_dirs and "train" not in split_dirs:
-        raise DataError(f"'{root}' has {', '.join(p.name + '/' for p in split_dirs.values())} but no train/ "
-                        "folder: add train/, or put the class folders directly under task.path.")
-    files = {}
-    for split, folder in (split_dirs or {"train": root}).items():
-        files[split] = class_files(folder)
-        if split == "train":
-            _check_classes(files[split], folder)
+    files = labelled_files(root)
     return labelled_splits(files, image_size, color_mode, crop_to_aspect_ratio, validation_size, test_size, seed,
                            limit, info)
 
 
+def labelled_files(root: Path) -> dict[str, dict[str, list[Path]]]:
+    """{split: {class: files}} of a labelled folder; raises DataError for a layout that cannot train."""
+    split_dirs = _split_folders(root)
+    if split_dirs and "train" not in split_dirs:
+        raise DataError(f"'{root}' has {', '.join(p.name + '/' for p in split_dirs.values())} but no train/ "
+                        "folder: add train/, or put the class folders directly under task.path.")
+    files = {split: class_files(folder) for split, folder in (split_dirs or {"train": root}).items()}
+    _check_classes(files["train"], split_dirs.get("train", root))
+    return files
+
+
 def describe_image_folder(path=None, labels: str = "inferred", **_) -> list[str]:
-    """What ``dlwp show`` says of the folder: its classes and file counts per split."""
+    """What ``dlwp show`` says of the folder (its classes and file counts per split); ``dlwp run`` calls it
+    before making a run folder, so a folder that cannot train (no classes, an empty class, one class) stops
+    there."""
     if path in (None, "") or not Path(path).expanduser().is_dir():
         return [f"  {path}: not a folder"]
     root = Path(path).expanduser()
     if labels == "none":
         return [f"  {root}: {sum(1 for f in root.rglob('*') if _is_image_candidate(f))} files, unlabelled"]
-    lines = []
-    for split, folder in (_split_folders(root) or {"train": root}).items():
-        counts = {name: len(files) for name, files in class_files(folder).items()}
-        lines.append(f"  {split}: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
-    return lines
+    return [f"  {split}: " + ", ".join(f"{name} {len(found)}" for name, found in classes.items())
+            for split, classes in labelled_files(root).items()]
 
 
 load_image_folder.describe = describe_image_folder
