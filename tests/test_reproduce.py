@@ -78,7 +78,7 @@ def assert_targets(runs: list[dict]) -> None:
     "ch04/reuters_dense_final", "ch04/reuters_dense_sparse_labels", "ch04/reuters_bottleneck",
     "ch04/reuters_random_baseline", "ch04/boston_kfold", "ch04/boston_kfold_curves", "ch04/boston_final",
     "ch05/mnist_random_labels", "ch05/mnist_lr_too_high", "ch05/mnist_lr_1e-2", "ch05/mnist_logreg",
-    "ch05/mnist_dense96x2", "ch05/imdb_original", "ch05/imdb_small", "ch05/imdb_large",
+    "ch05/mnist_dense96x2", "ch05/imdb_original", "ch05/imdb_small", "ch05/imdb_large", "ch08/mnist_convnet",
 ])
 def test_book_targets(experiment, outputs):
     assert_targets(reproduce(experiment, outputs))
@@ -256,3 +256,32 @@ def test_a_killed_mnist_run_resumed_equals_the_uninterrupted_run(tmp_path):
     models = [keras.saving.load_model(d / "model.keras") for d in (killed_dir, straight_dir)]
     for a, b in zip(models[0].get_weights(), models[1].get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+# Chapters 8-9 on the real cats-vs-dogs subset: one seed each (the two 100-epoch runs take 1-1.5 h on 2 cores).
+# The floors are the acceptance figures; the book's narrower bands are recorded in each run's targets.
+def test_cats_vs_dogs_from_scratch_lands_near_the_books_accuracy(outputs):
+    metrics = reproduce_seed("ch08/cats_vs_dogs_scratch", SEEDS[0], outputs)
+    assert 0.66 <= metrics["test"]["accuracy"] <= 0.75
+    assert metrics["parameters"] == 991041 and metrics["best_epoch"] <= 12
+
+
+def test_augmentation_and_mini_xception_beat_the_plain_convnet(outputs):
+    augmented = reproduce_seed("ch08/cats_vs_dogs_augmented", SEEDS[0], outputs)
+    xception = reproduce_seed("ch09/cats_vs_dogs_mini_xception", SEEDS[0], outputs)
+    assert augmented["test"]["accuracy"] >= 0.80 and augmented["best_epoch"] >= 40
+    assert xception["test"]["accuracy"] >= 0.87 and xception["test"]["accuracy"] > augmented["test"]["accuracy"]
+
+
+@pytest.mark.parametrize("experiment", ["ch08/cats_vs_dogs_vgg16_features", "ch08/cats_vs_dogs_vgg16_finetune"])
+def test_pretrained_stages_run_end_to_end_without_imagenet_weights(experiment, tmp_path):
+    cfg = compose_validated([f"experiment={experiment}", "model.weights=null", "epochs=1", "seed=1",
+                             f"data_dir={SHARED_DATASETS}", "download=false", "output.console=false"])
+    metrics = pipeline.run(cfg, tmp_path / "run", choices={})
+    assert metrics["status"] == "completed" and "accuracy" in metrics["test"]
+    if "features" in metrics:  # the cached features of all 5,000 images
+        assert metrics["features"]["train"] == [2000, 5, 5, 512] and metrics["features"]["test"] == [2000, 5, 5, 512]
+        assert metrics["parameters_by_model"]["base"] == 14714688
+    else:  # both fine-tuning stages ran: the book's trainable tensor counts
+        assert [metrics["trainable_tensors"][k] for k in ("base_before_freezing", "base_frozen", "model",
+                                                          "model_unfrozen")] == [26, 0, 4, 10]
