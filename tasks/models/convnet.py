@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 from dlwp_tasks.models.head import Head
+from dlwp_tasks.models.pixels import PixelInput
 
 
 @dataclass
-class ConvNet:
+class ConvNet(PixelInput):
     """``Conv2D(f, kernel_size)`` per entry of ``filters``, with max pooling between them (``pooling``), then
     ``Flatten``, optional ``Dropout`` and the task's head. ``rescaling`` (e.g. 1/255) starts the body with
     ``Rescaling``, as the cats-vs-dogs listings do: the model then takes raw pixels in 0..255."""
@@ -21,24 +22,16 @@ class ConvNet:
     pool_size: int = 2
     pooling: bool = True
     activation: str = "relu"
-    dropout: float = 0.0
-    rescaling: Optional[float] = None
 
     def __post_init__(self):
+        super().__post_init__()
         if not self.filters:
             raise ValueError("filters must list at least one convolution width")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
-    @property
-    def takes_raw_pixels(self) -> bool:
-        return self.rescaling is not None
 
     def build(self, input_shape: tuple[int, ...], head: Head):
         import keras
 
-        inputs = keras.Input(shape=input_shape)
-        x = keras.layers.Rescaling(self.rescaling)(inputs) if self.rescaling is not None else inputs
+        inputs, x = self.pixel_input(input_shape)
         for i, width in enumerate(self.filters):
             if i > 0 and self.pooling:
                 x = keras.layers.MaxPooling2D(pool_size=self.pool_size)(x)

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Optional
 
 from dlwp_tasks.models.head import Head
+from dlwp_tasks.models.pixels import PixelInput
 
 
 @dataclass
-class MiniXception:
+class MiniXception(PixelInput):
     """``Conv2D(stem_filters, stem_kernel, use_bias=False)``, then per entry of ``filters`` a residual block
     (BN -> relu -> SeparableConv2D, twice; MaxPooling2D(3, strides=2); a strided 1x1 projection of the block's
     input added back), then GlobalAveragePooling2D -> Dropout -> the task's head."""
@@ -23,20 +24,11 @@ class MiniXception:
     dropout: float = 0.5
     rescaling: Optional[float] = 1.0 / 255
 
-    def __post_init__(self):
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
-    @property
-    def takes_raw_pixels(self) -> bool:
-        return self.rescaling is not None
-
     def build(self, input_shape: tuple[int, ...], head: Head):
         import keras
         from keras import layers
 
-        inputs = keras.Input(shape=input_shape)
-        x = layers.Rescaling(self.rescaling)(inputs) if self.rescaling is not None else inputs
+        inputs, x = self.pixel_input(input_shape)
         x = layers.Conv2D(self.stem_filters, self.stem_kernel, use_bias=False)(x)
         for size in self.filters:
             residual = x
