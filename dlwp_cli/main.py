@@ -27,7 +27,7 @@ commands:
         overlays one curve of several runs; --errors: confusion matrix, thresholds, confident mistakes
   dlwp launch --workers N [--port P] [--max-restarts K] -- run [OVERRIDES...]
         one run on N local worker processes (MultiWorkerMirroredStrategy)
-  dlwp predict RUN_DIR INPUT... [--output FILE] [--top K]
+  dlwp predict RUN_DIR INPUT... [--file PATH] [--output FILE] [--top K]
         a finished run's answers for new inputs (a CSV of rows for table runs, .npy arrays for array
         tasks), one line per example
   dlwp viz activations|filters|gradcam|augmentation RUN_DIR [--image PATH] [--layer NAME]
@@ -109,9 +109,13 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("launch", help="one run on N local worker processes (dlwp launch --help)", add_help=False,
                    usage=LAUNCH_USAGE)
     predict = sub.add_parser("predict", prog="dlwp predict", help="answers of a finished run for new inputs",
-                             usage="dlwp predict RUN_DIR INPUT... [--output FILE] [--top K]")
+                             usage="dlwp predict RUN_DIR INPUT... [--file PATH] [--output FILE] [--top K]")
     predict.add_argument("run_dir", metavar="RUN_DIR", help="a finished run folder")
-    predict.add_argument("inputs", nargs="+", metavar="INPUT", help="files of new examples (as the run's task reads)")
+    predict.add_argument("inputs", nargs="*", metavar="INPUT",
+                         help="new examples as the run's task reads them: files (images, CSV, .npy), or texts for a "
+                              "text run")
+    predict.add_argument("--file", action="append", default=[], metavar="PATH",
+                         help="a text run: read one text per line of PATH (repeatable)")
     predict.add_argument("--output", "-o", metavar="FILE", help="also write the answers as a CSV")
     predict.add_argument("--top", type=int, default=1, metavar="K", help="the K most likely classes (default 1)")
     viz = sub.add_parser("viz", prog="dlwp viz", help="pictures of what a finished run's convnet sees",
@@ -181,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "predict":
         from dlwp_cli.commands.predict import predict_command
 
-        return _exit(predict_command, args.run_dir, args.inputs, args.output, args.top)
+        return _exit(predict_command, args.run_dir, args.inputs, args.output, args.top, args.file)
     if args.command == "viz":
         from dlwp_cli.commands.viz import viz_command
 

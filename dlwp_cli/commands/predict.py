@@ -4,6 +4,12 @@ The run's task says how its inputs are read (``task.predict_inputs``: a CSV of r
 model that takes images; else ``.npy`` arrays), prepared as the run prepared its training inputs. Stdout holds only the answers,
 one line per example: ``INPUT<TAB>CLASS<TAB>P`` (top K classes), ``INPUT<TAB>CLASS<TAB>P(positive)`` for a
 sigmoid model, ``INPUT<TAB>VALUE`` for regression.
+
+Task hooks (each a ``_target_`` node in the task config):
+- ``predict_inputs``: ``(inputs, run_dir) -> (names, model_inputs)``; with ``takes: text`` in the node the inputs are
+  texts, not files (``--file PATH`` adds one text per line), and an empty text is refused.
+- ``predict_answers``: ``(inputs, run_dir, model) -> (names, rows)``, for runs whose answer is not a class or a
+  value (a translation, a forecast from a file): each row a list of values printed after the name.
 """
 
 from __future__ import annotations
@@ -78,6 +84,42 @@ def _reader(task: dict, run_dir: Path):
     return import_target(spec["_target_"], "task.predict_inputs")
 
 
+def takes_text(task: dict) -> bool:
+    """Whether the run's inputs are texts given on the command line (a text or translation run)."""
+    return any((task.get(hook) or {}).get("takes") == "text" for hook in ("predict_inputs", "predict_answers"))
+
+
+def text_inputs(inputs: list[str], files: list[str]) -> list[str]:
+    """The texts to answer: the command line's, then one per line of each ``--file`` (blank lines skipped)."""
+    texts = list(inputs)
+    for path in files:
+        try:
+            lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as err:
+            raise DataError(f"--file '{path}' cannot be read ({err.strerror or err}).") from None
+        texts += [line for line in lines if line.strip()]
+    if not texts:
+        raise ConfigError("Give at least one text to answer: dlwp predict RUN_DIR \"some text\" (or --file PATH, one "
+                          "text per line).")
+    empty = [i + 1 for i, text in enumerate(texts) if not text.strip()]
+    if empty:
+        raise DataError(f"Text {', '.join(map(str, empty))} is empty: give words for the model to read.")
+    return texts
+
+
+def _checked_inputs(task: dict, inputs: list[str], files: list[str]) -> list[str]:
+    if takes_text(task):
+        return text_inputs(inputs, files)
+    if files:
+        raise ConfigError("--file is for text runs (one text per line); this run reads files given as INPUT.")
+    if not inputs:
+        raise ConfigError("Give at least one input file: dlwp predict RUN_DIR INPUT...")
+    for raw in inputs:
+        if not Path(raw).is_file():
+            raise DataError(f"Input '{raw}' does not exist (or is not a file).")
+    return list(inputs)
+
+
 def answers(outputs: np.ndarray, head: dict, class_names: list[str] | None, top: int) -> list[list]:
     """Per example: [class, p, class, p, ...] (top K), [class, p(positive)] (sigmoid) or [value]."""
     outputs = np.asarray(outputs, dtype="float64")
@@ -115,7 +157,8 @@ def _csv_text(names: list[str], rows: list[list], classes: bool) -> str:
     return buffer.getvalue()
 
 
-def predict_command(run_dir: str, inputs: list[str], output: str | None = None, top: int = 1) -> int:
+def predict_command(run_dir: str, inputs: list[str], output: str | None = None, top: int = 1,
+                    files: list[str] | None = None) -> int:
     run = Path(run_dir)
     if top < 1:
         raise ConfigError(f"--top must be at least 1, got {top}.")
@@ -124,16 +167,21 @@ def predict_command(run_dir: str, inputs: list[str], output: str | None = None, 
     if task.get("outputs"):
         raise ConfigError(f"The run in '{run}' has several outputs ({', '.join(task['outputs'])}); "
                           "dlwp predict answers for single-output runs.")
-    for raw in inputs:
-        if not Path(raw).is_file():
-            raise DataError(f"Input '{raw}' does not exist (or is not a file).")
-    names, x = _reader(task, run)(list(inputs), run)
+    inputs = _checked_inputs(task, list(inputs), list(files or []))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from dlwp_cli.loading import load_model
+    if task.get("predict_answers"):
+        from dlwp_cli.config.plugins import import_target
+        from dlwp_cli.loading import load_model
 
-    model = load_model(run, compile=False)  # answers need no optimizer
-    outputs = model.predict(x, verbose=0)
-    rows = answers(outputs, task.get("head") or {}, metrics.get("class_names"), top)
+        answer = import_target(task["predict_answers"]["_target_"], "task.predict_answers")
+        names, rows = answer(inputs, run, load_model(run, compile=False))
+    else:
+        names, x = _reader(task, run)(inputs, run)
+        from dlwp_cli.loading import load_model
+
+        model = load_model(run, compile=False)  # answers need no optimizer
+        outputs = model.predict(x, verbose=0)
+        rows = answers(outputs, task.get("head") or {}, metrics.get("class_names"), top)
     for name, row in zip(names, rows):
         print("\t".join([name, *(_format(v) for v in row)]))
     if output:
