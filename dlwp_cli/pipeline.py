@@ -25,7 +25,7 @@ from dlwp_cli.training.inputs import make_dataset
 from dlwp_cli.training.modeling import body_parameters, steps_per_execution
 from dlwp_cli.training.resilience import BACKUP, EpochBackup, remove_backups, resilience_callbacks
 from dlwp_cli.training.task_reports import run_task_reports
-from dlwp_cli.training.runtime import loss_scale, precision_policy, scale_for_replicas
+from dlwp_cli.training.runtime import loss_scale, precision_policy, resolve_precision, scale_for_replicas
 from dlwp_cli.training.strategy import describe, make_strategy
 
 
@@ -153,6 +153,16 @@ def write_artifacts(cfg: DictConfig, run_dir: Path, metrics: dict, model) -> Non
             plots.plot_cv_curve(curves, validated[0], run_dir / run_folder.CV_PLOT)
 
 
+def with_resolved_precision(cfg: DictConfig, strategy) -> tuple[DictConfig, str]:
+    """The config with ``precision=auto`` replaced by the policy this machine runs (see resolve_precision)."""
+    precision, reason = resolve_precision(cfg.precision, strategy)
+    if precision == cfg.precision:
+        return cfg, reason
+    cfg = OmegaConf.merge(cfg, {"precision": precision})
+    OmegaConf.set_readonly(cfg, True)
+    return cfg, reason
+
+
 def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict:
     started = time.perf_counter()
     choices = dict(choices or {})
@@ -179,6 +189,10 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
         run_folder.write_json(run_dir / run_folder.FEATURES, data.feature_stats)
 
     cfg, distribution = scale_for_replicas(cfg, strategy.num_replicas_in_sync)
+    requested_precision = cfg.precision
+    cfg, precision_reason = with_resolved_precision(cfg, strategy)
+    if show and requested_precision != cfg.precision:
+        console.console.print(f"precision={requested_precision}: {cfg.precision} ({precision_reason})")
     log_dir = run_dir / run_folder.TENSORBOARD
     trainer = trainer_mode(cfg)
     backups: dict[str, EpochBackup] = {}
@@ -219,6 +233,7 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
             "steps_per_execution": steps_per_execution(cfg, strategy.num_replicas_in_sync),
             "jit_compile": bool(result.model.jit_compile) if result.model is not None else None,
             "precision": cfg.precision,
+            **({"precision_requested": requested_precision} if requested_precision != cfg.precision else {}),
             **({"loss_scale": loss_scale(result.model)} if cfg.precision == "mixed_float16" else {}),
         },
         "data": {"source": cfg.source, "train_examples_total": data.n_train,

@@ -7,7 +7,8 @@ import pytest
 
 from dlwp_cli import pipeline
 from dlwp_cli.config.compose import compose_validated
-from dlwp_cli.training.runtime import precision_policy, scale_for_replicas
+from dlwp_cli.training import runtime
+from dlwp_cli.training.runtime import precision_policy, resolve_precision, scale_for_replicas
 
 
 def test_precision_policy_is_restored_after_the_run():
@@ -39,3 +40,41 @@ def test_batch_and_learning_rate_scaling(batch, rate, expected):
     assert (scaled.batch_size, scaled.optimizer.learning_rate) == pytest.approx(expected)
     assert info["global_batch_size"] == expected[0] and info["per_replica_batch_size"] == expected[0] / 4
     assert info["replicas"] == 4
+
+
+def test_cpu_bf16_flags_are_read_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512f amx_bf16 avx512_bf16 amx_tile\n")
+    assert runtime.cpu_bf16_flags(cpuinfo) == ["avx512_bf16", "amx_bf16"]
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2\n")
+    assert runtime.cpu_bf16_flags(cpuinfo) == []
+    assert runtime.cpu_bf16_flags(tmp_path / "absent") == []
+
+
+@pytest.mark.parametrize(("gpus", "cpu_flags", "expected"), [
+    ([], ["amx_bf16"], "mixed_bfloat16"),
+    ([], [], "float32"),
+    ([(8, 0)], ["amx_bf16"], "mixed_float16"),
+    ([(6, 1)], [], "float32"),
+])
+def test_auto_precision_follows_the_hardware(monkeypatch, gpus, cpu_flags, expected):
+    monkeypatch.setattr(runtime, "_gpu_capabilities", lambda: gpus)
+    monkeypatch.setattr(runtime, "cpu_bf16_flags", lambda: cpu_flags)
+    assert resolve_precision("auto")[0] == expected
+    assert resolve_precision("float32") == ("float32", "as configured")
+
+
+def test_auto_precision_on_a_tpu_strategy_is_bfloat16():
+    class TPUStrategy:  # only the strategy's type name is read
+        pass
+
+    assert resolve_precision("auto", TPUStrategy())[0] == "mixed_bfloat16"
+
+
+def test_auto_precision_run_records_what_ran(tmp_path, monkeypatch):
+    monkeypatch.setattr(runtime, "cpu_bf16_flags", lambda: ["amx_bf16"])
+    monkeypatch.setattr(runtime, "_gpu_capabilities", lambda: [])
+    cfg = compose_validated(["precision=auto", "epochs=1", "output.console=false"])
+    metrics = pipeline.run(cfg, tmp_path, choices={})
+    assert metrics["performance"]["precision"] == "mixed_bfloat16"
+    assert metrics["performance"]["precision_requested"] == "auto"

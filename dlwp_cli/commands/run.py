@@ -44,7 +44,7 @@ config groups (dlwp list GROUP shows the options and what each does):
 main top-level keys (dlwp show prints them all, with their values):
   seed=42                    random seed (weights, shuffling, synthetic data)
   epochs=N, batch_size=N     override the task's (the book's) training settings
-  precision=float32          float32 | mixed_float16 (GPU) | mixed_bfloat16
+  precision=float32          float32 | mixed_float16 (GPU) | mixed_bfloat16 | auto (bf16 CPU/TPU, fp16 GPU)
   source=real                real | synthetic (random data of the real shapes)
   data_dir=PATH              where the datasets are (else $DLWP_DATA_DIR); download=false: never download
   deterministic=true         TensorFlow's op determinism (slower, bit-identical reruns)

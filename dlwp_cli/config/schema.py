@@ -95,7 +95,7 @@ class RunSpec:
     name: str = MISSING
     seed: int = MISSING
     deterministic: bool = MISSING
-    precision: str = MISSING          # float32 | mixed_float16 | mixed_bfloat16
+    precision: str = MISSING          # float32 | mixed_float16 | mixed_bfloat16 | auto
     epochs: int = MISSING
     batch_size: int = MISSING
     data_dir: Optional[str] = MISSING
@@ -118,7 +118,7 @@ class RunSpec:
 # Closed sets of values of the core schema (the pluggable parts check their own fields).
 CHOICES: dict[str, tuple[str, ...]] = {
     "source": ("real", "synthetic"),
-    "precision": ("float32", "mixed_float16", "mixed_bfloat16"),
+    "precision": ("float32", "mixed_float16", "mixed_bfloat16", "auto"),
     "task.labels": ("index", "one_hot", "value", "auto", "inferred", "none"),
     "task.features.encoding": ("dense", "multi_hot"),
     "transforms.extra_channels_fill": ("noise", "zeros"),

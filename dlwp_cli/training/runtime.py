@@ -5,10 +5,51 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import keras
 import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
+
+
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of CPUs with bfloat16 arithmetic units
+FLOAT16_MIN_CAPABILITY = (7, 0)               # GPUs with tensor cores (Volta and later)
+
+
+def cpu_bf16_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> list[str]:
+    """The bfloat16 instruction flags this CPU reports (empty where unknown, e.g. outside Linux)."""
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return []
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return [flag for flag in BF16_CPU_FLAGS if flag in flags]
+
+
+def _gpu_capabilities() -> list[tuple[int, int]]:
+    capabilities = []
+    for device in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(device)
+        capabilities.append(tuple(details.get("compute_capability") or (0, 0)))
+    return capabilities
+
+
+def resolve_precision(name: str, strategy=None) -> tuple[str, str]:
+    """(the policy to run, why) for ``precision=NAME``: ``auto`` is mixed_bfloat16 on TPUs and on CPUs with bf16
+    units, mixed_float16 on GPUs with tensor cores, else float32; any other name runs as given."""
+    if name != "auto":
+        return name, "as configured"
+    if strategy is not None and "TPU" in type(strategy).__name__:
+        return "mixed_bfloat16", "TPU"
+    capabilities = _gpu_capabilities()
+    if capabilities:
+        if min(capabilities) >= FLOAT16_MIN_CAPABILITY:
+            return "mixed_float16", f"GPU with compute capability {'.'.join(map(str, min(capabilities)))}"
+        return "float32", "GPU without tensor cores"
+    flags = cpu_bf16_flags()
+    if flags:
+        return "mixed_bfloat16", f"CPU with {', '.join(flags)}"
+    return "float32", "CPU without bfloat16 units"
 
 
 @contextmanager
