@@ -28,7 +28,11 @@ def predicted_classes(outputs: np.ndarray) -> tuple[np.ndarray, int]:
 def model_inputs(data, x: np.ndarray) -> np.ndarray:
     """Rows of a prepared split as the model takes them: uint8 pixels become float32, scaled as the run's input
     pipeline scales them (``data.feature_stats``)."""
-    stats = getattr(data, "feature_stats", None) or {}
+    return scaled_pixels(getattr(data, "feature_stats", None) or {}, x)
+
+
+def scaled_pixels(stats: dict, x: np.ndarray) -> np.ndarray:
+    """Pixels as float32, divided by the run's pixel scale where its features.json ``stats`` set one."""
     x = np.asarray(x, dtype="float32")
     if stats.get("pixels") and stats.get("scale"):
         x = x / float(stats["scale"])
@@ -76,3 +80,34 @@ def save_masks(model, data, splits, cfg, run_dir, indices: Sequence[int] = (0, 1
         _save(mask_picture(predicted[k], num_classes), run_dir / names["predicted"])
         shown.append({"index": row, **names, "pixel_accuracy": float(np.mean(predicted[k] == truth[k]))})
     return {"masks": {"split": "validation", "model": used, "images": shown}}
+
+
+PREDICTED_FOLDER = "predicted_masks"
+
+
+def predict_masks(paths: Sequence[str], run_dir, model) -> tuple[list[str], list[list]]:
+    """``dlwp predict``'s answer for segmentation runs: each image file read at the run's size, its predicted
+    mask written to ``RUN_DIR/predicted_masks/<stem>.png`` (gray levels as in ``masks/``), and per image
+    ``[mask path, share of pixels of each class]``."""
+    import json
+
+    from dlwp_tasks.datasets.images import image_shape_of, read_images
+
+    run_dir = Path(run_dir)
+    stats = json.loads((run_dir / "features.json").read_text())
+    size, color_mode = image_shape_of(stats)
+    x = scaled_pixels(stats, read_images(list(paths), size, color_mode))
+    predicted, num_classes = predicted_classes(np.asarray(model.predict(x, verbose=0)))
+    folder = run_dir / PREDICTED_FOLDER
+    folder.mkdir(exist_ok=True)
+    from PIL import Image
+
+    rows = []
+    for path, classes in zip(paths, predicted):
+        target = folder / f"{Path(path).stem}.png"
+        partial = target.with_suffix(".png.partial")
+        Image.fromarray(mask_picture(classes, num_classes)).save(partial, format="PNG")
+        partial.replace(target)  # a repeated call replaces its own earlier answer whole
+        shares = np.bincount(classes.reshape(-1), minlength=num_classes) / classes.size
+        rows.append([str(target), *(f"{share:.4f}" for share in shares)])
+    return list(paths), rows

@@ -187,7 +187,7 @@ def test_per_pixel_samples_and_test_confusion_matrix(tmp_path):
     assert all(abs(sum(shares) - 1) < 1e-3 for shares in samples["predicted_shares"])
 
 
-def test_smoke_run_trains_and_writes_masks(tmp_path):
+def test_smoke_run_trains_and_writes_masks(tmp_path, capsys):
     from PIL import Image
 
     pipeline.run(compose_validated(SMOKE), tmp_path, choices={})
@@ -206,6 +206,26 @@ def test_smoke_run_trains_and_writes_masks(tmp_path):
         for part in ("true", "predicted"):
             with Image.open(tmp_path / image[part]) as picture:
                 assert picture.mode == "L" and set(np.unique(np.asarray(picture)).tolist()) <= {0, 127, 254}
+    predict_writes_a_mask_per_image(tmp_path, capsys)
+
+
+def predict_writes_a_mask_per_image(run_dir: Path, capsys):
+    """``dlwp predict`` on the finished segmentation run: a mask PNG per image at the run's size, and each
+    class's share of its pixels on stdout."""
+    from PIL import Image
+
+    from dlwp_cli.commands.predict import predict_command
+
+    photo = run_dir / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (90, 130, 4), dtype=np.uint8)).save(photo)  # RGBA
+    capsys.readouterr()
+    assert predict_command(str(run_dir), [str(photo)]) == 0
+    name, mask_path, *shares = capsys.readouterr().out.strip().split("\t")
+    assert name == str(photo) and Path(mask_path) == run_dir / "predicted_masks" / "photo.png"
+    assert len(shares) == 3 and abs(sum(float(share) for share in shares) - 1) < 1e-3
+    with Image.open(mask_path) as mask:
+        assert mask.size == (200, 200) and mask.mode == "L"
+        assert set(np.unique(np.asarray(mask)).tolist()) <= {0, 127, 254}
 
 
 def test_save_masks_draws_input_truth_and_prediction(tmp_path):
