@@ -251,7 +251,7 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
     if result.model is not None:
         metrics["parameters"] = body_parameters(result.model, data)
     metrics.update(record_test_use(cfg, data, metrics))
-    metrics.update(mistakes.analyse(result.model, data, splits, cfg, run_dir))
+    metrics.update(mistakes.analyse(result.model, data, splits, cfg, run_dir, result.split_outputs))
     metrics.update(run_task_reports(result.model, data, splits, cfg, run_dir))
     write_artifacts(cfg, run_dir, metrics, result.model)
     checks = [targets.check(OmegaConf.to_container(t), metrics, synthetic=cfg.source == "synthetic")

@@ -125,3 +125,24 @@ def test_the_confusion_matrix_picture_shows_every_class(tmp_path):
                                  tmp_path / "cm.png", "pets")
     pixels = np.asarray(Image.open(path).convert("L"), dtype=float)
     assert pixels.shape[0] > 100 and pixels.shape[1] > 100 and pixels.std() > 10
+
+
+def test_known_split_outputs_spare_a_pass_through_the_model(tmp_path):
+    """A trainer that already has the model's outputs on a split (a classifier on cached features) hands them
+    over: the analysis uses them, and predicts with the model only for the splits it lacks."""
+    from dlwp_cli.training import mistakes
+
+    cfg = compose_validated(["task=digits", "output.console=false"])
+    splits = load_data(cfg)
+    data, _ = prepare_data(cfg, splits)
+
+    class NoPredict:
+        def predict(self, *args, **kwargs):
+            raise AssertionError("the model was run over a split whose outputs were known")
+
+    rng = np.random.default_rng(0)
+    known = rng.dirichlet(np.ones(10), size=data.n_test)
+    found = mistakes.analyse(NoPredict(), data, splits, cfg, tmp_path, {"test": known})
+    expected = explain.confusion_matrix(np.asarray(data.y_test), known.argmax(axis=1), list(range(10)))
+    assert found["confusion_matrix"] == expected
+    assert json.loads((tmp_path / "errors.json").read_text())["split"] == "test"

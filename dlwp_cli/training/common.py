@@ -23,6 +23,9 @@ class TrainResult:
     metrics: dict = field(default_factory=dict)      # goes into metrics.json
     model: keras.Model | None = None                 # the final model (None for baselines and scratch)
     timings: dict = field(default_factory=dict)
+    # The final model's outputs on whole splits ("test", "validation"), where the trainer has them cheaper than
+    # a new pass over the inputs (a classifier on cached features): the error analysis reuses them.
+    split_outputs: dict = field(default_factory=dict)
 
 
 @dataclass

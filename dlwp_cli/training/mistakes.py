@@ -19,11 +19,16 @@ from dlwp_tasks.datasets.base import Sequences
 MISTAKES = 12
 
 
-def _predict(model, data: Prepared, x, y, cfg: DictConfig) -> tuple[np.ndarray, np.ndarray]:
+def _predict(model, data: Prepared, x, y, cfg: DictConfig, known=None) -> tuple[np.ndarray, np.ndarray]:
     """(the model's outputs, the true class ids) for the split's rows, at most ``trainer.limit_batches`` batches
-    of them (as the run's own evaluation)."""
-    dataset = make_dataset(x, y, data, int(cfg.batch_size), limit_batches=cfg.trainer.get("limit_batches"))
-    outputs = np.asarray(model.predict(dataset, verbose=0), dtype="float64")
+    of them (as the run's own evaluation); ``known`` outputs of the whole split are used instead of predicting."""
+    limit = cfg.trainer.get("limit_batches")
+    if known is not None:
+        rows = len(known) if limit is None else min(len(known), int(limit) * int(cfg.batch_size))
+        outputs = np.asarray(known[:rows], dtype="float64")
+    else:
+        dataset = make_dataset(x, y, data, int(cfg.batch_size), limit_batches=limit)
+        outputs = np.asarray(model.predict(dataset, verbose=0), dtype="float64")
     return outputs, class_ids(y)[: len(outputs)]
 
 
@@ -84,10 +89,12 @@ def _pixel_confusion(model, data: Prepared, x, y, cfg: DictConfig, labels: list)
     return {"labels": labels, "counts": counts.tolist(), "unit": "pixels"}
 
 
-def analyse(model, data: Prepared, splits, cfg: DictConfig, run_dir: Path) -> dict:
+def analyse(model, data: Prepared, splits, cfg: DictConfig, run_dir: Path, split_outputs: dict | None = None) -> dict:
     """metrics.json's ``confusion_matrix`` (test split) and ``thresholds`` (binary classifiers), and
     errors.json, for a single-output classifier trained on in-memory data; {} for anything else. For per-pixel
-    targets (segmentation), only the confusion matrix of the test split's pixels."""
+    targets (segmentation), only the confusion matrix of the test split's pixels. ``split_outputs`` holds the
+    model's outputs on whole splits where the trainer already has them (by split name)."""
+    known = split_outputs or {}
     if model is None or data.streamed or not is_classification(cfg.task) or isinstance(data.y_train, dict):
         return {}
     test_allowed = bool(cfg.trainer.get("evaluate_test", True)) and data.n_test > 0
@@ -100,7 +107,7 @@ def analyse(model, data: Prepared, splits, cfg: DictConfig, run_dir: Path) -> di
     found: dict = {}
     shown = tested = None
     if test_allowed:
-        outputs, truth = tested = _predict(model, data, data.x_test, data.y_test, cfg)
+        outputs, truth = tested = _predict(model, data, data.x_test, data.y_test, cfg, known.get("test"))
         predicted, confidence = _decisions(outputs)
         labels = list(splits.class_names) if splits.class_names else list(range(max(outputs.shape[-1], 2)))
         found["confusion_matrix"] = explain.confusion_matrix(truth, predicted, labels)
@@ -109,7 +116,7 @@ def analyse(model, data: Prepared, splits, cfg: DictConfig, run_dir: Path) -> di
         split = _threshold_split(cfg, data, test_allowed)
         if split is not None:
             name, x, y = split
-            outputs, truth = tested if name == "test" else _predict(model, data, x, y, cfg)
+            outputs, truth = tested if name == "test" else _predict(model, data, x, y, cfg, known.get(name))
             table = explain.threshold_table(truth, outputs[:, 0])
             found["thresholds"] = {"split": name, "table": table, "best_f1_threshold": explain.best_f1_threshold(table)}
     if shown is not None:

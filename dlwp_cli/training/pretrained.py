@@ -265,7 +265,9 @@ def feature_extraction_trainer(mode: FeatureExtraction, ctx, data):
                      "cached": cached, "cache_key": key},
         **base_figures(base, model),
     }
-    return TrainResult(metrics, model, {"features_s": seconds, **result.timings})
+    outputs = {name: np.asarray(classifier.predict(features[name], batch_size=batch, verbose=0))
+               for name in ("test", "validation") if name in features}   # the error analysis needs no base pass
+    return TrainResult(metrics, model, {"features_s": seconds, **result.timings}, split_outputs=outputs)
 
 
 # -- fine-tuning ---------------------------------------------------------------------------------------------
