@@ -141,7 +141,7 @@ def is_multi_label(y: np.ndarray) -> bool:
 
 def label_vector(y) -> np.ndarray:
     """One label per example: class ids from one-hot rows, the single column of an (N, 1) array; every pixel of
-    per-pixel masks (N, H, W[, 1])."""
+    per-pixel masks (N, H, W[, 1]); every token of per-token ids (N, L), as a translation's targets."""
     y = np.asarray(y)
     if y.ndim > 2:
         return y.reshape(-1)
@@ -149,6 +149,8 @@ def label_vector(y) -> np.ndarray:
         return y.argmax(axis=1)
     if y.ndim == 2 and y.shape[1] == 1:
         return y[:, 0]
+    if y.ndim == 2 and y.dtype.kind in "iu" and not is_multi_label(y):
+        return y.reshape(-1)
     return y
 
 

@@ -99,13 +99,22 @@ def encode_labels(y: np.ndarray, labels: str, num_classes: int) -> np.ndarray:
     return y.astype("float32")
 
 
+def named_input(value) -> np.ndarray:
+    """One named input as the model takes it: integer ids (token ids, codes) keep their integer type, anything
+    else becomes float32."""
+    array = np.asarray(value)
+    return array if array.dtype.kind in "iu" else array.astype("float32")
+
+
 def _prepare_named(splits: DataSplits, task: DictConfig, input_kind: str) -> Prepared:
     heads = output_heads(task)
 
     def inputs(x: dict) -> dict:
-        return {name: np.asarray(value, dtype="float32") for name, value in x.items()}
+        return {name: named_input(value) for name, value in x.items()}
 
-    def targets(y: dict) -> dict:
+    def targets(y) -> np.ndarray | dict:
+        if heads is None:  # several inputs, one output
+            return encode_labels(np.asarray(y), task.labels, task.head.units)
         return {name: encode_labels(np.asarray(y[name]), task.labels, heads[name].units) for name in heads}
 
     x_train = inputs(splits.x_train)
@@ -122,6 +131,14 @@ def raw_shape(x) -> tuple[int, ...] | dict:
     return tuple(np.shape(x)[1:])
 
 
+def element_shape(spec) -> tuple[int | None, ...] | dict:
+    """The per-example shape of a dataset element's ``TensorSpec`` (a dict of them for named inputs); None for a
+    dimension of variable length."""
+    if isinstance(spec, dict):
+        return {name: element_shape(value) for name, value in spec.items()}
+    return tuple(None if d is None else int(d) for d in spec.shape)
+
+
 def _prepare_preprocessed(splits: DataSplits, task: DictConfig, input_kind: str) -> Prepared:
     """Raw inputs kept as they are: the dataset's preprocessing layers (if any) run inside the model."""
     def labels(y):
@@ -129,8 +146,8 @@ def _prepare_preprocessed(splits: DataSplits, task: DictConfig, input_kind: str)
 
     if splits.preprocessing is not None:
         body_shape = tuple(int(d) for d in splits.preprocessing.output.shape[1:])
-    else:  # a tf.data.Dataset of model-ready (inputs, targets)
-        body_shape = tuple(int(d) for d in splits.x_train.element_spec[0].shape)
+    else:  # a tf.data.Dataset of model-ready (inputs, targets); inputs may be a dict of named inputs
+        body_shape = element_shape(splits.x_train.element_spec[0])
     return Prepared(splits.x_train, labels(splits.y_train), splits.x_test, labels(splits.y_test), body_shape,
                     input_kind, x_val=splits.x_val, y_val=labels(splits.y_val),
                     preprocessing=splits.preprocessing, postprocessing=splits.postprocessing)
