@@ -196,10 +196,10 @@ def results(metrics: dict, checks: list[dict]) -> None:
         values = metrics.get("test") if section == "test" else metrics.get("cv", {}).get("mean")
         for key, value in (values or {}).items():
             table.add_row(f"{section}.{key}", f"{value:.4f}")
+    for label, value in baseline_rows(metrics.get("baselines", {})):
+        table.add_row(label, f"{value:.4f}")
     if metrics.get("best_epoch"):
         table.add_row("best_epoch", str(metrics["best_epoch"]))
-    for name, value in metrics.get("baselines", {}).items():
-        table.add_row(f"chance ({name})", f"{value:.4f}")
     if metrics.get("thresholds"):
         table.add_row(f"best F1 threshold ({metrics['thresholds']['split']})",
                       f"{metrics['thresholds']['best_f1_threshold']:.1f}")
@@ -220,6 +220,18 @@ def results(metrics: dict, checks: list[dict]) -> None:
             figure = "-" if c.get("book") is None else f"{c['book']:.4g}"
             book.add_row(c["metric"], figure, measured, delta, band, mark)
         console.print(book)
+
+
+def baseline_rows(baselines: dict) -> list[tuple[str, float]]:
+    """(label, value) per baseline: a chance level (``chance (majority)``), or one row per split of a baseline
+    scored on several (``naive baseline (test)``, the time-series baseline's MAE)."""
+    rows = []
+    for name, value in baselines.items():
+        if isinstance(value, dict):
+            rows += [(f"{name} baseline ({split})", float(v)) for split, v in value.items() if v is not None]
+        elif value is not None:
+            rows.append((f"chance ({name})", float(value)))
+    return rows
 
 
 def test_use_lines(metrics: dict) -> list[str]:

@@ -16,6 +16,7 @@ def register_custom_objects() -> None:
     import dlwp_tasks.layers  # noqa: F401
     import dlwp_tasks.models.backbone_layers  # noqa: F401
     import dlwp_tasks.models.transformer_layers  # noqa: F401
+    import dlwp_tasks.series_layers  # noqa: F401
     import dlwp_tasks.metrics  # noqa: F401
     from dlwp_tasks.models import dense, tickets
 

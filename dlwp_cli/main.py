@@ -21,6 +21,8 @@ commands:
   dlwp data inspect [OVERRIDES...] [--output DIR] [--config-dir DIR]
         the task's data before training: split sizes, class balance, missing values, shapes, leakage
         hints; pictures in DIR (default inspect/TASK); no run folder
+  dlwp data synth-jena OUT_DIR [--rows N] [--seed S]
+        a synthetic jena_climate_2009_2016.csv in the original format, marked synthetic (then data_dir=OUT_DIR)
   dlwp report [RUN_DIR...] [--summary] [--format table|csv|markdown] [-o FILE]
               [--plot METRIC [--plot-file PNG]] [--errors]
         finished runs against the book (default RUN_DIR: outputs); --summary over seeds; --plot val_loss
@@ -55,6 +57,7 @@ LAUNCH_USAGE = "dlwp launch --workers N [--port P] [--max-restarts K] -- run [OV
 VIZ_USAGE = ("dlwp viz activations|filters|gradcam|augmentation RUN_DIR [--image PATH] [--layer NAME]\n"
              "                [--weights imagenet|PATH|none] [--output DIR]")
 VIZ_KINDS = ("activations", "filters", "gradcam", "augmentation")
+SYNTH_JENA_USAGE = "dlwp data synth-jena OUT_DIR [--rows N] [--seed S]"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,10 +75,24 @@ def _parser() -> argparse.ArgumentParser:
                           description="The composed, validated config, without training.")
     show.add_argument("overrides", nargs="*", metavar="OVERRIDES", help="Hydra overrides, hydra.searchpath=[...] too")
     show.add_argument("--config-dir", "-cd", **config_dir)
-    data = sub.add_parser("data", prog="dlwp data", help="look at a task's data (dlwp data inspect --help)",
-                          usage="dlwp data inspect [OVERRIDES...] [--output DIR] [--config-dir DIR]",
-                          description="A task's data before training.")
-    inspect = data.add_subparsers(dest="action", metavar="ACTION", required=True).add_parser(
+    data = sub.add_parser("data", prog="dlwp data",
+                          help="look at a task's data, or write a synthetic Jena file (dlwp data ACTION --help)",
+                          usage=f"dlwp data inspect [OVERRIDES...] [--output DIR] [--config-dir DIR]\n"
+                                f"       {SYNTH_JENA_USAGE}",
+                          description="A task's data before training; a synthetic stand-in for the Jena file.")
+    actions = data.add_subparsers(dest="action", metavar="ACTION", required=True)
+    synth = actions.add_parser(
+        "synth-jena", prog="dlwp data synth-jena", usage=SYNTH_JENA_USAGE,
+        help="write a synthetic jena_climate_2009_2016.csv (the original format) and its synthetic marker",
+        description="Write OUT_DIR/jena_climate_2009_2016.csv in exactly the original file's format (header, "
+                    "10-minute rows from 01.01.2009 00:10:00, two decimals, -9999.00 wind glitches, no final "
+                    "newline), from a seeded generator, and the marker jena_climate_2009_2016.csv.synthetic.json "
+                    "beside it. Runs that read it (data_dir=OUT_DIR) label every number synthetic and never compare "
+                    "it with the book.")
+    synth.add_argument("out_dir", metavar="OUT_DIR", help="the folder to write into (created if missing)")
+    synth.add_argument("--rows", type=int, metavar="N", help="rows to write (default 420,551, as the real file)")
+    synth.add_argument("--seed", type=int, metavar="S", help="the generator's seed (default 2009)")
+    inspect = actions.add_parser(
         "inspect", prog="dlwp data inspect", help="split sizes, class balance, missing values, shapes, leakage",
         usage="dlwp data inspect [OVERRIDES...] [--output DIR] [--config-dir DIR]",
         description="The task's data as 'dlwp run' would read it, without training and without a run folder: "
@@ -165,8 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "data":
         # overrides may also follow --output (argparse leaves those over)
         args, more = _parser().parse_known_args(argv)
-        from dlwp_cli.commands.data import data_command
+        from dlwp_cli.commands.data import data_command, synth_jena_command
 
+        if args.action == "synth-jena":
+            return _exit(synth_jena_command, args.out_dir, args.rows, args.seed, more)
         return _exit(data_command, args.action, [*args.overrides, *more], args.output, config_dir)
     args = _parser().parse_args(argv)
     if args.command == "list":

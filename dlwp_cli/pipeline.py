@@ -254,7 +254,8 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
     metrics.update(mistakes.analyse(result.model, data, splits, cfg, run_dir, result.split_outputs))
     metrics.update(run_task_reports(result.model, data, splits, cfg, run_dir))
     write_artifacts(cfg, run_dir, metrics, result.model)
-    checks = [targets.check(OmegaConf.to_container(t), metrics, synthetic=cfg.source == "synthetic")
+    synthetic = cfg.source == "synthetic" or metrics["data"].get("source") == "synthetic"  # a marked file too
+    checks = [targets.check(OmegaConf.to_container(t), metrics, synthetic=synthetic)
               for t in cfg.targets]
     metrics["targets"] = checks
     metrics["timings"] = {"data_s": data_s, **result.timings, "total_s": time.perf_counter() - started}

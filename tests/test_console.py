@@ -49,7 +49,7 @@ def test_run_help_names_the_form_groups_keys_and_own_configs(tmp_path):
 
     groups = dict(re.findall(r"^  (\w+) +(\S.*)$", text.split("config groups")[1].split("\n\n")[0], flags=re.M))
     assert list(groups) == catalog.groups()
-    assert "digits" in groups["task"] and "dense" in groups["model"]
+    assert "digits" in groups["task"] and "backbone" in groups["model"] and "in all)" in groups["model"]
     for key in ("seed=", "epochs=", "batch_size=", "precision=", "source=", "data_dir=", "resume=RUN_DIR|last",
                 "debug=smoke", "--config-dir DIR", "Your own data and models"):
         assert key in text, key
@@ -64,7 +64,7 @@ def test_every_verb_has_a_clean_usage_line(tmp_path):
     for verb, usage in (("report", "usage: dlwp report [RUN_DIR...] [--summary] [--format table|csv|markdown]"),
                         ("show", "usage: dlwp show [OVERRIDES...] [--config-dir DIR]"),
                         ("list", "usage: dlwp list [GROUP...] [--config-dir DIR]"),
-                        ("predict", "usage: dlwp predict RUN_DIR INPUT... [--output FILE] [--top K]")):
+                        ("predict", "usage: dlwp predict RUN_DIR INPUT... [--file PATH] [--output FILE] [--top K]")):
         out = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
             main([verb, "--help"])

@@ -1,6 +1,7 @@
-"""``dlwp data inspect [OVERRIDES] [--output DIR]``: a task's data before training, without a run folder.
+"""``dlwp data inspect [OVERRIDES] [--output DIR]``: a task's data before training, without a run folder; and
+``dlwp data synth-jena OUT_DIR [--rows N] [--seed S]``: a synthetic Jena climate file, marked synthetic.
 
-Composes and validates the config as ``dlwp run`` would, reads the task's dataset, prints split sizes,
+``inspect`` composes and validates the config as ``dlwp run`` would, reads the task's dataset, prints split sizes,
 class balance or target distribution, missing values, input shapes, a table's column types and a
 leakage hint, and draws pictures (samples, labels, features, sequence lengths) into the output folder.
 """
@@ -32,6 +33,33 @@ def data_command(action: str, overrides: list[str], output: str | None = None,
     if action != "inspect":
         raise ConfigError(f"dlwp data: unknown action '{action}'. Use: dlwp data inspect OVERRIDES [--output DIR].")
     return inspect_command(overrides, output, config_dir)
+
+
+def synth_jena_command(out_dir: str, rows: int | None = None, seed: int | None = None, extra=()) -> int:
+    """Write ``OUT_DIR/jena_climate_2009_2016.csv`` (and its synthetic marker) and say how to use it."""
+    import time
+
+    from dlwp_cli.errors import OutputError
+    from dlwp_tasks.datasets import synth_jena
+
+    if extra:
+        raise ConfigError(f"dlwp data synth-jena: unexpected argument '{extra[0]}'. Usage: dlwp data synth-jena "
+                          "OUT_DIR [--rows N] [--seed S].")
+    rows = synth_jena.ROWS if rows is None else rows
+    seed = synth_jena.SEED if seed is None else seed
+    if rows < 1:
+        raise ConfigError(f"dlwp data synth-jena: --rows {rows} is not a positive number of rows (the real file's "
+                          f"count is {synth_jena.ROWS:,}).")
+    started = time.perf_counter()
+    try:
+        path = synth_jena.write_synthetic_jena(out_dir, rows, seed)
+    except OSError as err:
+        raise OutputError(f"dlwp data synth-jena cannot write into '{out_dir}' ({err.strerror or err}). Choose a "
+                          "folder you can write to.") from None
+    console.print(f"wrote {path} ({rows:,} rows, seed {seed}, {time.perf_counter() - started:.1f} s) and its marker "
+                  f"{synth_jena.marker_path(path).name}: every number from it is labelled synthetic. Use it with "
+                  f"dlwp run experiment=ch10/jena_dense data_dir={out_dir}", markup=False, highlight=False)
+    return 0
 
 
 def inspect_command(overrides: list[str], output: str | None = None, config_dir: str | None = None) -> int:
@@ -155,14 +183,14 @@ def _stack(items: list):
 
 
 def output_names(cfg: DictConfig, splits, y_train) -> list[str]:
-    """The outputs' names: a multi-output task's heads, a table's label column, else ``label``."""
+    """The outputs' names: a multi-output task's heads, a table's label column, a series' target column, else
+    ``label``."""
     if isinstance(y_train, dict):
         return [str(name) for name in y_train]
     if cfg.task.get("outputs"):
         return [str(name) for name in cfg.task.outputs]
-    if splits.schema and splits.schema.get("label"):
-        return [str(splits.schema["label"])]
-    return ["label"]
+    named = (splits.schema or {}).get("label") or (splits.schema or {}).get("target")
+    return [str(named)] if named else ["label"]
 
 
 def by_output(y, names: list[str]) -> dict[str, Any] | None:

@@ -74,6 +74,19 @@ def _numbers(node, where: str) -> str | None:
     return None
 
 
+def _baseline_problem(baselines) -> str | None:
+    """None when ``baselines`` holds numbers (chance levels) or dicts of numbers by split (the naive forecast's
+    MAE), else what is wrong with it."""
+    if not isinstance(baselines, dict):
+        return "'baselines' is not an object"
+    for name, value in baselines.items():
+        problem = _numbers(value, f"baselines.{name}") if isinstance(value, dict) else \
+            (None if value is None or _is_number(value) else f"'baselines.{name}' is not a number")
+        if problem:
+            return problem
+    return None
+
+
 def shape_problem(metrics) -> str | None:
     """None when ``metrics`` has the shape dlwp writes (as far as report reads it), else the first problem."""
     if not isinstance(metrics, dict):
@@ -81,9 +94,10 @@ def shape_problem(metrics) -> str | None:
     for key in ("experiment", "name"):
         if metrics.get(key) is not None and not isinstance(metrics[key], str):
             return f"'{key}' is not a string"
-    for key in ("test", "baselines"):
-        if key in metrics and (problem := _numbers(metrics[key], key)):
-            return problem
+    if "test" in metrics and (problem := _numbers(metrics["test"], "test")):
+        return problem
+    if "baselines" in metrics and (problem := _baseline_problem(metrics["baselines"])):
+        return problem
     if "cv" in metrics:
         if not isinstance(metrics["cv"], dict):
             return "'cv' is not an object"
@@ -242,7 +256,11 @@ def _key_metrics(metrics: dict) -> str:
     values.update({f"cv.{k}": v for k, v in metrics.get("cv", {}).get("mean", {}).items()})
     if not values and metrics.get("best_epoch"):
         values["best_epoch"] = metrics["best_epoch"]
-    values.update({f"chance.{k}": v for k, v in metrics.get("baselines", {}).items()})
+    for name, value in metrics.get("baselines", {}).items():
+        if isinstance(value, dict):  # a baseline scored per split, next to the model: naive.test=2.62
+            values.update({f"{name}.{split}": v for split, v in value.items()})
+        else:
+            values[f"chance.{name}"] = value
     return ", ".join(f"{k}={v:.4g}" for k, v in values.items() if _is_number(v))
 
 
