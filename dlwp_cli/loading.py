@@ -19,8 +19,10 @@ def register_custom_objects() -> None:
     import dlwp_tasks.series_layers  # noqa: F401
     import dlwp_tasks.metrics  # noqa: F401
     from dlwp_tasks.models import dense, tickets
+    from dlwp_tasks.models import text as text_models
 
     dense.DenseStack, tickets.CustomerTicketModel  # noqa: B018 - defined (and registered) on first access
+    text_models.register_layers()
 
 
 def _targets(node) -> list[str]:

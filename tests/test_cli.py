@@ -37,7 +37,7 @@ def test_every_verb_is_in_help_and_its_help_imports_no_tensorflow(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "checked" in result.stdout
-    for usage in ("dlwp run [OVERRIDES...]", "dlwp predict RUN_DIR INPUT... [--output FILE] [--top K]",
+    for usage in ("dlwp run [OVERRIDES...]", "dlwp predict RUN_DIR INPUT... [--file PATH] [--output FILE] [--top K]",
                   "dlwp launch --workers N", "usage: dlwp predict"):
         assert usage in result.stdout, usage
 
@@ -94,7 +94,7 @@ def report_labels(folder):
         (["task=nosuchtask"], "Unknown task 'nosuchtask'"),
         (["model=nosuchmodel"], "Unknown model 'nosuchmodel'"),
         (["epohcs=3"], "Did you mean 'epochs'"),
-        (["task=imdb", "model=convnet"], "Models that fit task 'imdb': dense"),
+        (["task=imdb", "model=convnet"], "Models that fit task 'imdb': bow, dense"),
         (["epochs=abc"], "'epochs' must be an integer"),
         (["epochs=-1"], "'epochs' must be at least 1"),
         (["-m", "epochs=1,-2"], "'epochs' must be at least 1"),

@@ -1,13 +1,94 @@
-"""tf.data input pipelines over in-memory arrays or word-id sequences."""
+"""tf.data input pipelines over in-memory arrays or word-id sequences.
+
+A dataset's preprocessing marked to run in the pipeline (``run_in_pipeline``: text vectorization) is applied
+here, once per split: its outputs are kept in memory (sparse rows for wide float vectors such as multi-hot
+n-grams, arrays otherwise) and batches are gathered from them, as the book's ``.cache()`` of vectorised data.
+"""
 
 from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from dlwp_cli.training.features import Prepared, is_dataset, num_examples, select
-from dlwp_tasks.datasets.base import Sequences
+from dlwp_tasks.datasets.base import Sequences, runs_in_pipeline
+
+PREPROCESS_BATCH = 256   # examples per call of an in-pipeline preprocessing model
+
+
+@dataclass(eq=False)
+class SparseRows:
+    """Rows of a wide float matrix, kept sparse: row ``i`` has ``values[offsets[i]:offsets[i + 1]]`` at columns
+    ``columns[offsets[i]:offsets[i + 1]]``; ``width`` columns in all."""
+
+    columns: np.ndarray
+    values: np.ndarray
+    offsets: np.ndarray
+    width: int
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, indices) -> SparseRows:
+        """The rows at ``indices`` (an index array), in that order."""
+        idx = np.asarray(indices, dtype=np.int64)
+        starts, lengths = self.offsets[idx], np.diff(self.offsets)[idx]
+        offsets = np.zeros(len(idx) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        gather = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
+        return SparseRows(self.columns[gather], self.values[gather], offsets, self.width)
+
+    def dense(self) -> np.ndarray:
+        """The rows as a float32 (N, width) array."""
+        out = np.zeros((len(self), self.width), dtype=np.float32)
+        out[np.repeat(np.arange(len(self)), np.diff(self.offsets)), self.columns] = self.values
+        return out
+
+
+def preprocess(x: np.ndarray, preprocessing) -> np.ndarray | SparseRows:
+    """``preprocessing`` applied to every example of ``x`` in a tf.data pipeline: float outputs of rank 2 as
+    :class:`SparseRows`, others as an array (int32 for integer outputs)."""
+    spec = preprocessing.output
+    sparse = len(spec.shape) == 2 and "float" in str(spec.dtype)
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(PREPROCESS_BATCH)
+    if sparse:
+        ds = ds.map(lambda batch: tf.sparse.from_dense(tf.cast(preprocessing(batch), tf.float32)),
+                    num_parallel_calls=tf.data.AUTOTUNE)
+        columns, values, lengths, width = [], [], [], int(spec.shape[-1])
+        for part in ds:
+            indices = part.indices.numpy()
+            columns.append(indices[:, 1].astype(np.int32))
+            values.append(part.values.numpy())
+            lengths.append(np.bincount(indices[:, 0], minlength=int(part.dense_shape[0])))
+        lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        return SparseRows(np.concatenate(columns) if columns else np.zeros(0, np.int32),
+                          np.concatenate(values) if values else np.zeros(0, np.float32), offsets, width)
+    parts = [np.asarray(batch) for batch in ds.map(preprocessing, num_parallel_calls=tf.data.AUTOTUNE)]
+    out = np.concatenate(parts) if parts else np.zeros((0, *spec.shape[1:]), dtype=np.int32)
+    return out.astype(np.int32) if np.issubdtype(out.dtype, np.integer) else out
+
+
+# Per preprocessing model, {id(x): (x, its preprocessed form)}: each split is preprocessed once per run.
+_PREPROCESSED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def preprocessed(x, preprocessing):
+    """``preprocess(x, preprocessing)``, computed once for each array (kept while the preprocessing model
+    lives)."""
+    done = _PREPROCESSED.setdefault(preprocessing, {})
+    if id(x) not in done:
+        done[id(x)] = (x, preprocess(x, preprocessing))
+    return done[id(x)][1]
+
+
+def in_pipeline(data: Prepared) -> bool:
+    """Whether the data's preprocessing runs in the input pipeline (the network takes its outputs)."""
+    return data.preprocessing is not None and runs_in_pipeline(data.preprocessing)
 
 
 def _feature_source(x, multi_hot_tokens: int | None, pixels: dict | None = None):
@@ -17,6 +98,8 @@ def _feature_source(x, multi_hot_tokens: int | None, pixels: dict | None = None)
     if isinstance(x, dict):
         sources = {name: _feature_source(value, multi_hot_tokens) for name, value in x.items()}
         return lambda idx: {name: source(idx) for name, source in sources.items()}
+    if isinstance(x, SparseRows):
+        return _sparse_rows_source(x)
     if multi_hot_tokens is None:
         table = tf.constant(x)
         if pixels is None:
@@ -38,6 +121,23 @@ def _feature_source(x, multi_hot_tokens: int | None, pixels: dict | None = None)
         return tf.minimum(counts, 1.0)
 
     return multi_hot
+
+
+def _sparse_rows_source(x: SparseRows):
+    """Batches of dense float32 rows gathered from :class:`SparseRows`."""
+    def ragged(values, dtype):
+        return tf.RaggedTensor.from_row_splits(tf.constant(values, dtype=dtype),
+                                               tf.constant(x.offsets, dtype=tf.int64), validate=False)
+
+    columns, values = ragged(x.columns, tf.int64), ragged(x.values, tf.float32)
+
+    def dense(idx):
+        picked, weights = tf.gather(columns, idx), tf.gather(values, idx)
+        coords = tf.stack([picked.value_rowids(), picked.values], axis=1)
+        shape = tf.stack([tf.size(idx, out_type=tf.int64), tf.constant(x.width, tf.int64)])
+        return tf.scatter_nd(coords, weights.values, shape)
+
+    return dense
 
 
 class EpochCounter(keras.callbacks.Callback):
@@ -115,6 +215,8 @@ def make_dataset(
     when an ``order`` counter is given (see :func:`batch_indices`)."""
     if is_dataset(x):
         return _batch_stream(x, batch_size, indices, order, seed, epochs, limit_batches, prefetch)
+    if in_pipeline(data):
+        x = preprocessed(x, data.preprocessing)
     if indices is not None:
         x, y = select(x, indices), select(y, indices)
     stats = data.feature_stats or {}
@@ -132,6 +234,11 @@ def make_dataset(
     return ds
 
 
+# Examples a streamed split's shuffle buffer holds at most: a full-size buffer of a long series' windows would hold
+# gigabytes and take seconds to fill every epoch.
+STREAM_SHUFFLE_BUFFER = 16_384
+
+
 def _batch_stream(ds: tf.data.Dataset, batch_size: int, indices, order: EpochCounter | None, seed: int,
                   epochs: int, limit_batches: int | None, prefetch: bool) -> tf.data.Dataset:
     """Batches of a dataset's own unbatched tf.data.Dataset of (inputs, targets)."""
@@ -139,10 +246,10 @@ def _batch_stream(ds: tf.data.Dataset, batch_size: int, indices, order: EpochCou
     if indices is not None and not np.array_equal(np.asarray(indices), np.arange(n)):
         raise ValueError("a dataset given as tf.data.Dataset cannot be indexed: use its own validation split "
                          "instead of trainer.validation_size, and trainer=fit (not kfold)")
-    if order is not None:  # a full-size shuffle buffer seeded for the epoch
-        seeds, examples = epoch_seeds(seed, epochs), ds
+    if order is not None:  # a shuffle buffer seeded for the epoch: the whole stream, up to STREAM_SHUFFLE_BUFFER
+        seeds, examples, buffer = epoch_seeds(seed, epochs), ds, max(1, min(n, STREAM_SHUFFLE_BUFFER))
         ds = tf.data.Dataset.from_tensors(0).flat_map(
-            lambda _: examples.shuffle(n, seed=_seed_of(order, seeds), reshuffle_each_iteration=False))
+            lambda _: examples.shuffle(buffer, seed=_seed_of(order, seeds), reshuffle_each_iteration=False))
     ds = ds.batch(batch_size)
     if limit_batches is not None:
         ds = ds.take(limit_batches)

@@ -145,6 +145,9 @@ def _shown_input(run_dir: Path, raw_x, index: int, rank: int, vocabulary: list[s
             return {"text": " ".join(vocabulary[i] if i < len(vocabulary) else "<oov>" for i in ids[:60])
                     + (" ..." if len(ids) > 60 else "")}
         return {"word_ids": ids[:16].tolist(), "length": int(len(ids))}
+    if isinstance(raw_x[index], (str, bytes)):
+        text = raw_x[index].decode("utf-8", "replace") if isinstance(raw_x[index], bytes) else raw_x[index]
+        return {"text": text[:1000] + (" ..." if len(text) > 1000 else "")}
     example = np.asarray(raw_x[index])
     if example.ndim == 2 or (example.ndim == 3 and example.shape[-1] in (1, 3, 4)):
         return {"image": _save_image(run_dir, example, rank)}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
+
 import keras
 from hydra.utils import get_class, get_object
 from omegaconf import DictConfig, OmegaConf
 
 from dlwp_cli.errors import ConfigError
 from dlwp_cli.training.custom_step import with_custom_train_step
+from dlwp_cli.training.inputs import in_pipeline
 from dlwp_cli.training.metrics import resolve_metrics
 from dlwp_tasks.models.head import Head
 
@@ -71,11 +74,66 @@ def with_pre_and_postprocessing(body: keras.Model, data) -> keras.Model:
     return keras.Model(inputs, outputs, name=body.name)
 
 
+class PipelineFed(keras.Model):
+    """The network trained on what the input pipeline's preprocessing gives (vectorised text), saved as the
+    raw-input model ``preprocessing -> network``: model.keras, checkpoints and ``dlwp predict`` take raw inputs.
+    Fitting, evaluating and predicting in the run go through the network."""
+
+    def __init__(self, network: keras.Model, preprocessing: keras.Model, **kwargs):
+        super().__init__(name=kwargs.pop("name", network.name), **kwargs)
+        self.network = network
+        # Set past Keras's attribute tracking: the preprocessing is no sublayer (neither counted nor trained).
+        object.__setattr__(self, "preprocessing", preprocessing)
+        self.built = network.built
+
+    def call(self, inputs, training=False):
+        return self.network(inputs, training=training)
+
+    def raw_input_model(self) -> keras.Model:
+        """``Input(raw) -> preprocessing -> network`` (the same layers and weights), compiled as this model."""
+        inputs = _fresh_input(self.preprocessing.inputs[0])
+        model = keras.Model(inputs, self.network(self.preprocessing(inputs)), name=self.name)
+        if self.compiled:
+            model.compile_from_config(self.get_compile_config())
+        return model
+
+    def save(self, filepath, *args, **kwargs):
+        return self.raw_input_model().save(filepath, *args, **kwargs)
+
+
+def _fresh_input(tensor) -> keras.KerasTensor:
+    return keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=tensor.name)
+
+
+def with_postprocessing(body: keras.Model, data) -> keras.Model:
+    """``body -> postprocessing`` as one model, or ``body`` when the dataset has no postprocessing."""
+    if data.postprocessing is None:
+        return body
+    inputs = _fresh_input(body.inputs[0])
+    return keras.Model(inputs, data.postprocessing(body(inputs)), name=body.name)
+
+
 def body_parameters(model: keras.Model, data) -> int:
     """``count_params()`` of the trained network without the preprocessing layers (so book counts compare)."""
-    extra = sum(int(part.count_params()) for part in (data.preprocessing, data.postprocessing)
-                if part is not None and part.built)
+    parts = (data.postprocessing,) if in_pipeline(data) else (data.preprocessing, data.postprocessing)
+    extra = sum(int(part.count_params()) for part in parts if part is not None and part.built)
     return int(model.count_params()) - extra
+
+
+def vocabulary(preprocessing) -> list[str] | None:
+    """The vocabulary of the first layer of ``preprocessing`` that has one (a TextVectorization), else None."""
+    for layer in getattr(preprocessing, "layers", []):
+        if hasattr(layer, "get_vocabulary"):
+            return list(layer.get_vocabulary())
+    return None
+
+
+def build_body(body, input_shape, head, data):
+    """``body.build(input_shape, head)``; a body whose ``build`` also takes ``vocabulary`` (pretrained word
+    vectors) gets the words of the task's vectorizer."""
+    if "vocabulary" in inspect.signature(body.build).parameters:
+        return body.build(input_shape, head, vocabulary=vocabulary(getattr(data, "preprocessing", None)))
+    return body.build(input_shape, head)
 
 
 def build_model(cfg: DictConfig, data, replicas: int = 1) -> keras.Model:
@@ -85,7 +143,7 @@ def build_model(cfg: DictConfig, data, replicas: int = 1) -> keras.Model:
     input_shape = data.input_shape
     try:
         shape = input_shape if isinstance(input_shape, dict) else tuple(input_shape)
-        model = model_body(cfg.model, cfg.get("smoke", False)).build(shape, head)
+        model = build_body(model_body(cfg.model, cfg.get("smoke", False)), shape, head, data)
     except ValueError as err:
         raise ConfigError(
             f"Model '{cfg.model._target_}' cannot be built for task '{cfg.task.name}' inputs of shape "
@@ -93,7 +151,12 @@ def build_model(cfg: DictConfig, data, replicas: int = 1) -> keras.Model:
         ) from None
     if getattr(data, "input_kind", None) == "image":
         model = with_augmentation(model, cfg.get("augmentation"))
-    if getattr(data, "preprocessing", None) is not None:
+    if getattr(data, "preprocessing", None) is not None and in_pipeline(data):
+        if cfg.trainer.get("custom_train_step"):
+            raise ConfigError(f"trainer.custom_train_step is not available for task '{cfg.task.name}', whose "
+                              "preprocessing runs in the input pipeline: set trainer.custom_train_step=false.")
+        model = PipelineFed(with_postprocessing(model, data), data.preprocessing)
+    elif getattr(data, "preprocessing", None) is not None:
         model = with_pre_and_postprocessing(model, data)
     if cfg.trainer.get("custom_train_step"):
         model = with_custom_train_step(model)

@@ -108,13 +108,31 @@ class DataSplits:
     class_names: list[str] | None = None   # label names by class index (classification)
     problem: str | None = None             # classification | regression, where the dataset decides it
     # Keras layers adapted on the training rows only: ``preprocessing`` maps the raw inputs to what the
-    # model body takes, and is saved inside model.keras, so a saved model takes raw inputs;
-    # ``postprocessing`` maps the head's output to the target's units (e.g. undoing a target scaling).
+    # model body takes, and is saved inside model.keras, so a saved model takes raw inputs (one marked with
+    # :func:`run_in_pipeline` is applied by the input pipeline instead, once per split, and only the saved
+    # model holds it); ``postprocessing`` maps the head's output to the target's units (e.g. undoing a
+    # target scaling).
     preprocessing: Any = None
     postprocessing: Any = None
     schema: dict[str, Any] | None = None   # JSON description of the inputs, saved as schema.json
     warnings: list[str] = field(default_factory=list)  # said on the console and kept in metrics.json
     vocabulary: list[str] | None = None    # the word of each id, to show word-id sequences as text
+
+
+IN_PIPELINE = "dlwp_in_pipeline"  # attribute marking a preprocessing model that the input pipeline applies
+
+
+def run_in_pipeline(preprocessing):
+    """Mark a preprocessing model (e.g. text vectorization) to be applied by the input pipeline: each split is
+    preprocessed once and kept, the network trains on the results, and model.keras is ``preprocessing ->
+    network``, taking raw inputs. Returns the model."""
+    setattr(preprocessing, IN_PIPELINE, True)
+    return preprocessing
+
+
+def runs_in_pipeline(preprocessing) -> bool:
+    """Whether ``preprocessing`` was marked by :func:`run_in_pipeline`."""
+    return bool(getattr(preprocessing, IN_PIPELINE, False))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 
 from dlwp_tasks.errors import DataError
 
-from .base import DataSplits, KerasFile, Sequences, fetch_keras_file, locate
+from .base import DataSplits, KerasFile, Sequences, fetch_keras_file, keras_home, locate
 from .cache import cache_root, cached_arrays, file_record, non_canonical_warnings
 from .text import apply_keras_conventions, tokenize
 
@@ -138,3 +138,47 @@ def _read_keras_npz(path: Path) -> list[tuple[Sequences, np.ndarray]]:
         return [
             (Sequences.from_lists(npz[f"x_{s}"]), npz[f"y_{s}"].astype(np.int64)) for s in SPLITS
         ]
+
+
+def word_index_file(data_dir: str | os.PathLike | None) -> Path | None:
+    """Keras's IMDB word index: in the data directory, else in the Keras cache (``imdb.get_word_index``'s)."""
+    root = locate([WORD_INDEX], data_dir)
+    if root is not None:
+        return root / WORD_INDEX
+    cached = keras_home() / "datasets" / Path(WORD_INDEX).name
+    return cached if cached.is_file() else None
+
+
+def encode_texts(texts: list[str], word_index: dict[str, int], num_words: int | None, skip_top: int = 0,
+                 start_char: int = 1, oov_char: int = 2, index_from: int = 3) -> list[list[int]]:
+    """Raw texts as the word ids ``load_data`` gives its reviews: ``start_char``, then each indexed word's rank
+    plus ``index_from``, ids outside ``[skip_top, num_words)`` as ``oov_char`` (unindexed words are dropped, as
+    in the encoded reviews)."""
+    encoded = []
+    for text in texts:
+        ids = [start_char] + [rank + index_from for rank in encode_review(text, word_index)]
+        encoded.append([i if skip_top <= i < (num_words or i + 1) else oov_char for i in ids])
+    return encoded
+
+
+def predict_inputs(texts: list[str], run_dir) -> tuple[list[str], np.ndarray]:
+    """``dlwp predict`` on a chapter-4 IMDB run: raw reviews encoded with Keras's word index, as the run's
+    reviews were, then multi-hot over the run's ``features.num_tokens`` ids."""
+    from omegaconf import OmegaConf  # noqa: PLC0415
+
+    cfg = OmegaConf.load(Path(run_dir) / "config.yaml")
+    features, dataset = cfg.task.features, cfg.task.dataset
+    if features.get("encoding") != "multi_hot":
+        raise DataError("This IMDB run's model does not read multi-hot reviews (task.features.encoding is not "
+                        "multi_hot), so dlwp predict cannot encode text for it.")
+    path = word_index_file(cfg.get("data_dir"))
+    if path is None:
+        raise DataError(f"Encoding text for an IMDB run needs Keras's word index: {WORD_INDEX} under the run's "
+                        f"data directory ({cfg.get('data_dir')}), or {Path(WORD_INDEX).name} in the Keras cache "
+                        f"{keras_home() / 'datasets'} (keras.datasets.imdb.get_word_index() downloads it).")
+    ids = encode_texts(texts, load_word_index(path), dataset.get("num_words"), int(dataset.get("skip_top", 0)))
+    width = int(features.num_tokens)
+    vectors = np.zeros((len(texts), width), dtype=np.float32)
+    for row, sequence in enumerate(ids):
+        vectors[row, [i for i in sequence if i < width]] = 1.0
+    return list(texts), vectors
