@@ -95,7 +95,7 @@ def test_derived_experiment_keeps_parent_settings():
         (["model=dens"], ["Unknown model 'dens'", "Did you mean 'dense'"]),
         (["epoch=3"], ["Unknown key 'epoch'", "Did you mean 'epochs'"]),
         (["optimizer.learnin_rate=0.1"], ["Unknown key 'optimizer.learnin_rate'", "Did you mean 'learning_rate'"]),
-        (["task=imdb", "model=convnet"], ["Model 'convnet' takes image inputs", "Models that fit task 'imdb': dense"]),
+        (["task=imdb", "model=convnet"], ["Model 'convnet' takes image inputs", "Models that fit task 'imdb': bow, dense"]),
         (["epochs=abc"], ["'epochs' must be an integer", "abc"]),
         (["epochs=-3"], ["'epochs' must be at least 1", "-3"]),
         (["batch_size=0"], ["'batch_size' must be at least 1"]),

@@ -250,7 +250,7 @@ def test_glob_sweeps_reach_user_options(user_dir, hydra_argv, tmp_path):
     catalog.set_search_path(user_dir)
     assert expand_globs(["experiment=glob(mi*)"]) == ["experiment=mine"]
     assert "mine" in expand_globs(["experiment=glob(*)"])[0].split("=", 1)[1].split(",")
-    assert run_command(["-m", "--config-dir", str(user_dir), "experiment=glob(mi*)", "model=glob(wi*)",
+    assert run_command(["-m", "--config-dir", str(user_dir), "experiment=glob(mi*)", "model=glob(wid*)",
                         f"hydra.sweep.dir={tmp_path / 'sweep'}"]) == 0
     (argv,) = hydra_argv
     assert argv[1:4] == ["--config-dir", str(user_dir), "--multirun"]

@@ -303,7 +303,10 @@ def _model_targets(folders: tuple[Path, ...]) -> tuple[tuple[str, str], ...]:
 
 
 def model_name_for_target(target: str) -> str | None:
-    """The model option whose ``_target_`` is ``target``; of several, the one named after the class."""
+    """The model option whose ``_target_`` is ``target``; of several, the one named after the class (``ConvNet``:
+    ``convnet``), else the one whose name begins the class's (``DenseNet``: ``dense``), else the first."""
     names = [name for name, t in model_targets().items() if t == target]
     cls = target.rpartition(".")[2].lower()
-    return next((name for name in names if name.replace("_", "") == cls), names[0] if names else None)
+    exact = [name for name in names if name.replace("_", "") == cls]
+    prefix = [name for name in names if cls.startswith(name.replace("_", ""))]
+    return (exact or prefix or names or [None])[0]
