@@ -75,7 +75,7 @@ def test_unlabelled_folder_and_crop_to_aspect_ratio(tmp_path):
 
 
 @pytest.mark.parametrize("layout, message", [
-    ({"a": 2, "b": 0}, "hold no files"),
+    ({"a": 2, "b": 0}, "hold no images"),
     ({"a": 3}, "one class folder"),
     ({}, "no class folders"),
 ])

@@ -18,7 +18,8 @@ from dlwp_tasks.errors import DataError
 
 from .base import DataSplits, data_dir_of
 from .cache import dataset_cache_dir, extract_tar_safely, file_record, non_canonical_warnings
-from .images import _split_folders, labelled_splits, load_image_folder
+from .class_folders import split_folders
+from .images import labelled_splits, load_image_folder
 
 ARCHIVE = "cats_vs_dogs/dogs_vs_cats_first2500_200px.tar"
 ARCHIVE_SHA256 = "1a34ffccf3d74c34c6044ebdabbf6b2c0f1869aa12ee057156cfb3a92a2ebafd"
@@ -82,7 +83,7 @@ def load_cats_vs_dogs(path: str | os.PathLike | None = None, image_size: Sequenc
     kaggle = kaggle_folder(folder)
     if kaggle is not None:
         files = subset_files(kaggle)
-    elif set(_split_folders(folder)) == set(SPLIT_IDS):
+    elif set(split_folders(folder)) == set(SPLIT_IDS):
         return load_image_folder(folder, image_size, "rgb", "inferred", crop_to_aspect_ratio, limit=limit)
     else:
         raise DataError(f"'{folder}' is neither Kaggle's dogs-vs-cats train/ folder (cat.<id>.jpg, dog.<id>.jpg) "

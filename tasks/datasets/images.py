@@ -21,9 +21,9 @@ import numpy as np
 from dlwp_tasks.errors import DataError
 
 from .base import DataSplits
+from .class_folders import check_classes, split_folders
 from .cache import cache_root, cached_arrays
 
-SPLIT_FOLDERS = {"train": ("train",), "validation": ("validation", "val"), "test": ("test",)}
 COLOR_MODES = {"rgb": ("RGB", 3), "grayscale": ("L", 1)}
 LABEL_MODES = ("inferred", "none")
 DISK_CACHE_BYTES = 64 * 2**20   # decoded folders larger than this are cached on disk
@@ -148,29 +148,6 @@ def class_files(folder: Path) -> dict[str, list[Path]]:
     return {c.name: sorted(f for f in c.rglob("*") if _is_image_candidate(f)) for c in classes}
 
 
-def _split_folders(root: Path) -> dict[str, Path]:
-    found = {}
-    for split, names in SPLIT_FOLDERS.items():
-        for name in names:
-            if (root / name).is_dir():
-                found[split] = root / name
-                break
-    return found
-
-
-def _check_classes(classes: dict[str, list[Path]], where: Path) -> None:
-    if not classes:
-        raise DataError(f"'{where}' has no class folders: put each class's images in a subfolder named after it "
-                        "(DIR/cat/*.jpg, DIR/dog/*.jpg), optionally inside train/, validation/ and test/.")
-    empty = [name for name, files in classes.items() if not files]
-    if empty:
-        raise DataError(f"Class folder(s) {', '.join(repr(str(where / e)) for e in empty)} hold no files: add "
-                        "images or remove the folder.")
-    if len(classes) < 2:
-        raise DataError(f"'{where}' has one class folder ('{next(iter(classes))}'); classification needs at least "
-                        "two. Add a folder per class, or set task.labels=none for unlabelled images.")
-
-
 def stratified_carve(y: np.ndarray, size: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(kept, carved) row indices: ``size`` (a fraction, or a count) of the rows, drawn per class."""
     n = len(y)
@@ -253,12 +230,13 @@ def load_image_folder(path: str | os.PathLike | None, image_size: Sequence[int] 
 
 def labelled_files(root: Path) -> dict[str, dict[str, list[Path]]]:
     """{split: {class: files}} of a labelled folder; raises DataError for a layout that cannot train."""
-    split_dirs = _split_folders(root)
+    split_dirs = split_folders(root)
     if split_dirs and "train" not in split_dirs:
         raise DataError(f"'{root}' has {', '.join(p.name + '/' for p in split_dirs.values())} but no train/ "
                         "folder: add train/, or put the class folders directly under task.path.")
     files = {split: class_files(folder) for split, folder in (split_dirs or {"train": root}).items()}
-    _check_classes(files["train"], split_dirs.get("train", root))
+    check_classes(files["train"], split_dirs.get("train", root), "images", "DIR/cat/*.jpg, DIR/dog/*.jpg",
+                  "Add a folder per class, or set task.labels=none for unlabelled images.")
     return files
 
 

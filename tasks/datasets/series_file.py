@@ -25,8 +25,9 @@ import numpy as np
 
 from dlwp_tasks.errors import DataError
 
+from .table import check_delimiter
+
 MISSING_TOKENS = frozenset({"", "na", "nan", "null"})   # missing cells, after strip() and lower()
-DELIMITERS = {",": "a comma", ";": "a semicolon", "\t": "a tab"}
 
 
 @dataclass
@@ -47,15 +48,6 @@ class Series:
 
 
 # ----------------------------------------------------------------------------- reading
-
-def check_delimiter(delimiter: str | None, source: str) -> str:
-    """The delimiter (``tab`` or ``\\t`` spelled out become a tab); DataError for one that is not supported."""
-    delimiter = "\t" if delimiter in ("\\t", "tab", "TAB") else delimiter
-    if delimiter not in DELIMITERS:
-        raise DataError(f"CSV file {source}: delimiter {delimiter!r} is not supported: set task.delimiter to ',' "
-                        "(comma), ';' (semicolon) or '\\t' (tab).")
-    return delimiter
-
 
 def _file_bytes(path: Path) -> tuple[bytes, str]:
     """(the bytes of the CSV, the name shown in messages): the file, or the one .csv inside a .zip."""

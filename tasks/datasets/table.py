@@ -56,7 +56,8 @@ class Table:
 
 # ----------------------------------------------------------------------------- reading
 
-def _delimiter(delimiter: str | None, path: Path) -> str:
+def check_delimiter(delimiter: str | None, path: Path | str) -> str:
+    """The delimiter (``tab`` or ``\\t`` spelled out become a tab); DataError for one that is not supported."""
     delimiter = "\t" if delimiter in ("\\t", "tab", "TAB") else delimiter
     if delimiter not in DELIMITERS:
         raise DataError(f"CSV file {path}: delimiter {delimiter!r} is not supported: set task.delimiter to ',' (comma), ';' "
@@ -106,7 +107,7 @@ def read_table(path: str | Path, delimiter: str = ",") -> Table:
     that are not UTF-8, a bad header or a row with more or fewer fields than the header.
     """
     path = Path(path)
-    delimiter = _delimiter(delimiter, path)
+    delimiter = check_delimiter(delimiter, path)
     text = _read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None

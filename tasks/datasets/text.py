@@ -25,6 +25,7 @@ import numpy as np
 from dlwp_tasks.errors import DataError
 
 from .base import DataSplits, Sequences, run_in_pipeline
+from .class_folders import check_classes, split_folders
 
 # Keras's old Tokenizer filters: ASCII punctuation except the apostrophe, plus tab and newline.
 _FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
@@ -101,7 +102,6 @@ def _prepend(x: Sequences, start_char: int, index_from: int) -> Sequences:
 
 # ----------------------------------------------------------------------------- folders of text files
 
-SPLIT_FOLDERS = {"train": ("train",), "validation": ("validation", "val"), "test": ("test",)}
 ENCODINGS = ("auto", "multi_hot", "count", "tf_idf", "int")
 SEQUENCE_KIND, VECTOR_KIND = "token_ids", "vector"   # the model input kinds of int and bag-of-words encodings
 NAMED_FILES = 10   # files named in a warning; the rest are counted
@@ -109,16 +109,6 @@ NAMED_FILES = 10   # files named in a warning; the rest are counted
 
 def _is_text_file(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() == ".txt" and not path.name.startswith(".")
-
-
-def _split_folders(root: Path) -> dict[str, Path]:
-    found = {}
-    for split, names in SPLIT_FOLDERS.items():
-        for name in names:
-            if (root / name).is_dir():
-                found[split] = root / name
-                break
-    return found
 
 
 def class_files(folder: Path, classes: Sequence[str] | None = None) -> dict[str, list[Path]]:
@@ -130,27 +120,15 @@ def class_files(folder: Path, classes: Sequence[str] | None = None) -> dict[str,
     return {c: sorted(f for f in (folder / c).rglob("*") if _is_text_file(f)) for c in names}
 
 
-def _check_classes(found: dict[str, list[Path]], where: Path) -> None:
-    if not found:
-        raise DataError(f"'{where}' has no class folders: put each class's .txt files in a subfolder named after it "
-                        "(DIR/positive/*.txt, DIR/negative/*.txt), optionally inside train/, validation/ and test/.")
-    empty = [name for name, files in found.items() if not files]
-    if empty:
-        raise DataError(f"Class folder(s) {', '.join(repr(str(where / e)) for e in empty)} hold no .txt files: add "
-                        "text files (with the .txt suffix) or remove the folder.")
-    if len(found) < 2:
-        raise DataError(f"'{where}' has one class folder ('{next(iter(found))}'); classification needs at least "
-                        "two. Add a folder of .txt files per class.")
-
-
 def text_files(root: Path, classes: Sequence[str] | None = None) -> dict[str, dict[str, list[Path]]]:
     """{split: {class: files}} of a labelled text folder; raises DataError for a layout that cannot train."""
-    split_dirs = _split_folders(root)
+    split_dirs = split_folders(root)
     if split_dirs and "train" not in split_dirs:
         raise DataError(f"'{root}' has {', '.join(p.name + '/' for p in split_dirs.values())} but no train/ "
                         "folder: add train/, or put the class folders directly under task.path.")
     files = {split: class_files(folder, classes) for split, folder in (split_dirs or {"train": root}).items()}
-    _check_classes(files["train"], split_dirs.get("train", root))
+    check_classes(files["train"], split_dirs.get("train", root), ".txt files",
+                  "DIR/positive/*.txt, DIR/negative/*.txt", "Add a folder of .txt files per class.")
     for split, found in files.items():
         unknown = sorted(set(found) - set(files["train"]))
         if unknown:
