@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from dlwp_tasks.errors import DataError
 
 SPLIT_FOLDERS = {"train": ("train",), "validation": ("validation", "val"), "test": ("test",)}
@@ -35,3 +37,20 @@ def check_classes(found: dict[str, list[Path]], where: Path, files: str, example
     if len(found) < 2:
         raise DataError(f"'{where}' has one class folder ('{next(iter(found))}'); classification needs at least "
                         f"two. {one_class_hint}")
+
+
+def stratified_carve(y: np.ndarray, size: float, rng: np.random.Generator, what: str,
+                     items: str = "files") -> tuple[np.ndarray, np.ndarray]:
+    """(kept, carved) row indices: ``size`` (a fraction, or a count) of the rows, drawn per class; ``what`` names
+    the split carved (test, validation) and ``items`` the rows in the message when nothing would be left."""
+    n = len(y)
+    count = int(size) if size >= 1 else int(round(n * size))
+    if not 0 < count < n:
+        raise DataError(f"a {what} split of {size} leaves no {items} on one side out of {n} training {items}: "
+                        f"change task.{what}_size, or add {items}.")
+    carved = []
+    for label in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == label))
+        carved.append(rows[: max(1, int(round(count * len(rows) / n)))])
+    carved = np.sort(np.concatenate(carved))
+    return np.setdiff1d(np.arange(n), carved), carved

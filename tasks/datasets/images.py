@@ -21,7 +21,7 @@ import numpy as np
 from dlwp_tasks.errors import DataError
 
 from .base import DataSplits
-from .class_folders import check_classes, split_folders
+from .class_folders import check_classes, split_folders, stratified_carve
 from .cache import cache_root, cached_arrays
 
 COLOR_MODES = {"rgb": ("RGB", 3), "grayscale": ("L", 1)}
@@ -148,21 +148,6 @@ def class_files(folder: Path) -> dict[str, list[Path]]:
     return {c.name: sorted(f for f in c.rglob("*") if _is_image_candidate(f)) for c in classes}
 
 
-def stratified_carve(y: np.ndarray, size: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(kept, carved) row indices: ``size`` (a fraction, or a count) of the rows, drawn per class."""
-    n = len(y)
-    count = int(size) if size >= 1 else int(round(n * size))
-    if not 0 < count < n:
-        raise DataError(f"a split of {size} leaves no rows on one side out of {n} images: change "
-                        "task.validation_size / task.test_size.")
-    carved = []
-    for label in np.unique(y):
-        rows = rng.permutation(np.flatnonzero(y == label))
-        carved.append(rows[: max(1, int(round(count * len(rows) / n)))])
-    carved = np.sort(np.concatenate(carved))
-    return np.setdiff1d(np.arange(n), carved), carved
-
-
 def labelled_splits(files: dict[str, dict[str, list[Path]]], image_size, color_mode: str, crop: bool,
                     validation_size: float, test_size: float, seed: int, limit: int | None,
                     info: dict) -> DataSplits:
@@ -185,7 +170,7 @@ def labelled_splits(files: dict[str, dict[str, list[Path]]], image_size, color_m
     x_train, y_train = arrays.pop("train")
     for split, size in (("test", test_size), ("validation", validation_size)):
         if split not in arrays and size:
-            kept, carved = stratified_carve(y_train, size, rng)
+            kept, carved = stratified_carve(y_train, size, rng, split, "images")
             arrays[split] = (x_train[carved], y_train[carved])
             x_train, y_train = x_train[kept], y_train[kept]
     x_val, y_val = arrays.get("validation", (None, None))

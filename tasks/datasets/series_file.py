@@ -25,7 +25,7 @@ import numpy as np
 
 from dlwp_tasks.errors import DataError
 
-from .table import check_delimiter
+from .table import check_delimiter, decode_csv
 
 MISSING_TOKENS = frozenset({"", "na", "nan", "null"})   # missing cells, after strip() and lower()
 
@@ -68,17 +68,6 @@ def _file_bytes(path: Path) -> tuple[bytes, str]:
             return archive.read(members[0]), f"{path}:{members[0]}"
     except zipfile.BadZipFile as err:
         raise DataError(f"Zip file {path} cannot be read ({err}): replace it with a good copy.") from None
-
-
-def _decode(data: bytes, source: str) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise DataError(f"CSV file {source} is not UTF-8 text: line {line} holds the bytes "
-                        f"{data[err.start:err.end]!r}. Save the file as UTF-8 and run again.") from None
 
 
 def _records(text: str, delimiter: str, source: str) -> tuple[list[list[str]], list[int]]:
@@ -145,7 +134,7 @@ def read_series(path: str | os.PathLike, delimiter: str = ",") -> Series:
 @lru_cache(maxsize=4)
 def _read_series(path: Path, delimiter: str, key) -> Series:
     data, source = _file_bytes(path)
-    return parse_series(_decode(data, source), source, delimiter)
+    return parse_series(decode_csv(data, source), source, delimiter)
 
 
 def parse_series(text: str, source: str, delimiter: str = ",") -> Series:

@@ -73,14 +73,18 @@ def _read_text(path: Path) -> str:
     if path.is_dir():
         raise DataError(f"CSV file {path} is a folder, not a file. Point the path (task.path for a run) at "
                         "the .csv file itself.")
-    data = path.read_bytes()
+    return decode_csv(path.read_bytes(), str(path))
+
+
+def decode_csv(data: bytes, source: str) -> str:
+    """A CSV file's bytes as text (UTF-8, a byte-order mark dropped); DataError naming the first bad line."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
-        raise DataError(f"CSV file {path} is not UTF-8 text: line {line} holds the bytes "
+        raise DataError(f"CSV file {source} is not UTF-8 text: line {line} holds the bytes "
                         f"{data[err.start:err.end]!r}, which are not UTF-8 ({err.reason}). Save the file as "
                         "UTF-8 (a spreadsheet's 'CSV UTF-8' format; iconv -f latin1 -t utf-8 converts a "
                         "Latin-1 file) and run again.") from None

@@ -25,7 +25,7 @@ import numpy as np
 from dlwp_tasks.errors import DataError
 
 from .base import DataSplits, Sequences, run_in_pipeline
-from .class_folders import check_classes, split_folders
+from .class_folders import check_classes, split_folders, stratified_carve
 
 # Keras's old Tokenizer filters: ASCII punctuation except the apostrophe, plus tab and newline.
 _FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
@@ -168,21 +168,6 @@ def read_texts(paths: Sequence[Path]) -> tuple[list[str], np.ndarray, list[str]]
     if empty:
         warnings.append(f"{len(empty)} empty file(s) skipped: {_named(empty)}.")
     return texts, keep, warnings
-
-
-def stratified_carve(y: np.ndarray, size: float, rng: np.random.Generator, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """(kept, carved) row indices: ``size`` (a fraction, or a count) of the rows, drawn per class."""
-    n = len(y)
-    count = int(size) if size >= 1 else int(round(n * size))
-    if not 0 < count < n:
-        raise DataError(f"a {what} split of {size} leaves no files on one side out of {n} training files: change "
-                        f"task.{what}_size, or add files.")
-    carved = []
-    for label in np.unique(y):
-        rows = rng.permutation(np.flatnonzero(y == label))
-        carved.append(rows[: max(1, int(round(count * len(rows) / n)))])
-    carved = np.sort(np.concatenate(carved))
-    return np.setdiff1d(np.arange(n), carved), carved
 
 
 def model_input_kinds(model: str | None) -> tuple[str, ...]:
