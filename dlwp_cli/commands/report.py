@@ -4,6 +4,11 @@ Each run folder is read once: ``metrics.json`` (a file that is not JSON, or JSON
 skipped with one warning line naming it), ``.hydra/overrides.yaml`` (the overrides that differ between the
 runs become columns of their own) and ``config.yaml`` (whether the run used synthetic data, which is never
 compared with the book).
+
+Three views: one row per run and book figure (the default); ``--summary``, one row per group of runs that
+differ only by seed, with mean ± std (:mod:`report_groups`); ``--group-by KEY``, one row per value of a config
+key. ``--plot METRIC`` overlays per-epoch curves, ``--plot METRIC --against KEY`` plots a final value against a
+swept key (:mod:`report_against`).
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from dlwp_cli import console as dlwp_console
+from dlwp_cli.commands import report_groups
 from dlwp_cli.console import console
 from dlwp_cli.errors import ConfigError
-from dlwp_cli.run_folder import CONFIG, METRICS, write_atomic
+from dlwp_cli.run_folder import METRICS, write_atomic
 
 COLUMNS = ("run", "experiment", "key metrics", "book metric", "book", "measured", "delta", "in band")
 SYNTHETIC = "n/a (synthetic)"
@@ -169,14 +175,8 @@ def recorded_overrides(run: Path) -> list[str]:
 
 
 def _config_source(run: Path) -> str | None:
-    import yaml
-
-    path = Path(run) / CONFIG
-    try:
-        config = yaml.safe_load(path.read_text()) if path.is_file() else None
-    except (OSError, yaml.YAMLError):
-        return None
-    return config.get("source") if isinstance(config, dict) else None
+    config = report_groups.load_config(run)
+    return config.get("source") if config is not None else None
 
 
 def is_synthetic(metrics: dict, run: Path | None = None) -> bool:
@@ -298,40 +298,112 @@ def columns_of(table: list[dict]) -> tuple[str, ...]:
     return (*COLUMNS[:3], *swept, *COLUMNS[3:])
 
 
-SUMMARY_COLUMNS = ("experiment", "book metric", "book", "runs", "mean", "std", "median", "median in band")
+SUMMARY_COLUMNS = ("experiment", "runs", "seeds", "key metrics", "book metric", "book", "mean", "std", "median",
+                   "median in band")
 
 
 def summary_rows(runs) -> list[dict]:
-    """One row per experiment and book metric, over all its runs (e.g. several seeds). Runs on synthetic data
-    are counted apart and never in or out of the band."""
-    groups: dict[tuple[str, str], dict] = {}
-    for run in load_runs(runs):
-        for check in run.metrics.get("targets") or []:
-            group = groups.setdefault((run.experiment, check["metric"]), {"check": check, "values": [], "synthetic": 0})
-            if run.synthetic:
-                group["synthetic"] += 1
-            elif check.get("measured") is not None:
-                group["values"].append(check["measured"])
+    """One row per group of runs that differ only by seed (see :func:`report_groups.seed_groups`) and book
+    metric; one row for a group without book metrics. ``key metrics`` holds each number's mean ± std over the
+    group (sample standard deviation), ``mean``, ``std`` and ``median`` the book metric's. Runs on synthetic
+    data are counted apart and never in or out of the band. The overrides that differ between the groups are
+    columns of their own."""
+    loaded = load_runs(runs)
+    groups = report_groups.seed_groups(loaded)
+    swept = [k for k in swept_keys([group[0] for group in groups]) if not report_groups.ignored_key(k)]
     table = []
-    for (experiment, metric), group in groups.items():
-        values, check = group["values"], group["check"]
-        mean = statistics.fmean(values) if values else None
-        median = statistics.median(values) if values else None
-        band = check.get("band")
-        runs_text = str(len(values)) + (f" (+{group['synthetic']} synthetic)" if group["synthetic"] else "")
-        if median is None:
-            in_band = SYNTHETIC if group["synthetic"] else ""
-        else:
-            in_band = "" if not band else ("yes" if band[0] <= median <= band[1] else "no")
-        table.append({
-            "experiment": experiment, "book metric": metric, "runs": runs_text,
-            "book": "" if check.get("book") is None else f"{check['book']:.4g}",
-            "mean": "" if mean is None else f"{mean:.4g}",
-            "std": f"{statistics.pstdev(values):.2g}" if len(values) > 1 else "",
-            "median": "" if median is None else f"{median:.4g}",
-            "median in band": in_band,
-        })
+    for group in groups:
+        first = group[0]
+        given = dict(_split_override(o) for o in first.overrides)
+        done = [run for run in group if report_groups.completed(run)]
+        real = [run for run in done if not run.synthetic]
+        seeds = sorted({s for s in map(report_groups.seed_of, group) if s is not None})
+        base = {"experiment": first.experiment, **{key: given.get(key, "") for key in swept},
+                "runs": _runs_text(len(real), len(done) - len(real), len(group) - len(done)),
+                "seeds": ", ".join(map(str, seeds)), "key metrics": _group_metrics(done)}
+        for check in first.metrics.get("targets") or [None]:
+            row = dict(base, **{c: "" for c in SUMMARY_COLUMNS[4:]})
+            if check:
+                row.update(_book_summary(check, group))
+            elif done and not real:
+                row["median in band"] = SYNTHETIC
+            table.append(row)
     return table
+
+
+def _runs_text(real: int, synthetic: int, unfinished: int) -> str:
+    text = f"{synthetic} synthetic" if synthetic and not real else \
+        str(real) + (f" (+{synthetic} synthetic)" if synthetic else "")
+    return text + (f" (+{unfinished} not completed)" if unfinished else "")
+
+
+def _group_metrics(runs: list[Run]) -> str:
+    """Each number of the runs as ``name=mean ± std`` (see :func:`report_groups.metric_names`)."""
+    names = dict.fromkeys(n for run in runs for n in report_groups.metric_names(run.metrics))
+    parts = []
+    for name in names:
+        values = [v for run in runs if (v := report_groups.final_value(run.metrics, name)) is not None]
+        if values:
+            parts.append(f"{name}={report_groups.mean_std_text(values, len(runs))}")
+    return ", ".join(parts)
+
+
+def _book_summary(check: dict, group: list[Run]) -> dict:
+    """A book metric over a group: its runs' measured values' mean, std and median, and whether the median
+    is in the book's band."""
+    values, synthetic = [], 0
+    for run in group:
+        measured = next((t.get("measured") for t in run.metrics.get("targets") or []
+                         if t.get("metric") == check["metric"]), None)
+        if run.synthetic:
+            synthetic += 1
+        elif _is_number(measured):
+            values.append(measured)
+    mean, std = report_groups.mean_std(values) if values else (None, None)
+    median = statistics.median(values) if values else None
+    band = check.get("band")
+    if median is None:
+        in_band = SYNTHETIC if synthetic else ""
+    else:
+        in_band = "" if not band else ("yes" if band[0] <= median <= band[1] else "no")
+    return {"book metric": check["metric"], "book": "" if check.get("book") is None else f"{check['book']:.4g}",
+            "mean": "" if mean is None else f"{mean:.4g}", "std": "" if std is None else f"{std:.2g}",
+            "median": "" if median is None else f"{median:.4g}", "median in band": in_band}
+
+
+def summary_columns(table: list[dict]) -> tuple[str, ...]:
+    """:data:`SUMMARY_COLUMNS` with the overrides that differ between the groups after ``experiment``."""
+    swept = [c for c in (table[0] if table else {}) if c not in SUMMARY_COLUMNS]
+    return (SUMMARY_COLUMNS[0], *swept, *SUMMARY_COLUMNS[1:])
+
+
+def group_rows(runs, key: str, extra_metrics: tuple[str, ...] = ()) -> tuple[list[dict], tuple[str, ...]]:
+    """One row per value of the config key ``key`` (``--group-by``): how many runs have it, and each number's
+    mean ± std over them (sample standard deviation); also the numbers ``extra_metrics`` name. Runs without
+    the key are left out (one warning); values are in ascending order, numbers first. Returns the rows and
+    their columns."""
+    loaded = load_runs(runs)
+    values = report_groups.values_of(loaded, key, "--group-by")
+    missing = sum(value is report_groups.MISSING for value in values)
+    if missing:
+        warn(f"--group-by {key}: left out {missing} of {len(loaded)} runs that have no '{key}'")
+    groups: dict[str, tuple[object, list[Run]]] = {}
+    for run, value in zip(loaded, values):
+        if value is not report_groups.MISSING:
+            groups.setdefault(report_groups.shown(value), (value, []))[1].append(run)
+    ordered = sorted(groups.values(), key=lambda item: report_groups.value_order(item[0]))
+    names = list(dict.fromkeys([*(n for run in loaded for n in report_groups.metric_names(run.metrics)),
+                                *extra_metrics]))
+    table = []
+    for value, members in ordered:
+        done = [run for run in members if report_groups.completed(run)]
+        row = {key: report_groups.shown(value), "runs": _runs_text(len(done), 0, len(members) - len(done))}
+        for name in names:
+            numbers = [v for run in done if (v := report_groups.final_value(run.metrics, name)) is not None]
+            row[name] = report_groups.mean_std_text(numbers, len(done))
+        table.append(row)
+    names = [n for n in names if any(row[n] for row in table)]
+    return table, (key, "runs", *names)
 
 
 def to_csv(table: list[dict], columns=None) -> str:
@@ -372,28 +444,33 @@ def _short_run(name: str, experiment: str) -> str:
 
 # Under WIDE columns, dropped in this order while the table does not fit (the run and its swept values never).
 DROP_ORDER = ("delta", "book", "experiment", "key metrics", "std", "mean", "book metric")
-WRAPPING = {"key metrics": 16, "experiment": 12, "book metric": 8, "in band": 11}
+# The same for --summary, whose rows the experiment names.
+SUMMARY_DROP_ORDER = ("seeds", "book", "std", "mean", "key metrics", "book metric")
+WRAPPING = {"key metrics": 16, "experiment": 12, "book metric": 8, "in band": 11, "seeds": 5, "runs": 6}
 
 
-def print_table(table: list[dict], columns, out: Console) -> None:
+def print_table(table: list[dict], columns, out: Console, swept: list[str] | None = None) -> None:
     """The rich table, fitted to ``out``'s width. Under :data:`WIDE` columns: the run and its swept values
     come first and never wrap (a sweep job's folder loses the ``_<experiment>`` suffix Hydra adds, swept keys
     their common prefix); an experiment shared by every row becomes the title; columns empty in every row
-    are left out; ``delta`` (measured minus book), then the least useful other columns (:data:`DROP_ORDER`)
-    are dropped until the table fits, and a caption names them."""
+    are left out; ``delta`` (measured minus book), then the least useful other columns (:data:`DROP_ORDER`,
+    :data:`SUMMARY_DROP_ORDER`) are dropped until the table fits, and a caption names them. ``swept`` names
+    the config-key columns (default: every column not in :data:`COLUMNS` or :data:`SUMMARY_COLUMNS`)."""
     columns = list(columns)
     headers = {c: c for c in columns}
     cells = [{c: str(row.get(c, "")) for c in columns} for row in table]
     title = caption = None
     if out.width < WIDE:
-        swept = [c for c in columns if c not in COLUMNS and c not in SUMMARY_COLUMNS]
+        if swept is None:
+            swept = [c for c in columns if c not in COLUMNS and c not in SUMMARY_COLUMNS]
+        swept = [c for c in swept if c in columns]
         headers.update(_short_keys(swept))
+        if "experiment" in columns and len({c["experiment"] for c in cells}) == 1:
+            title = f"experiment: {cells[0]['experiment'] or '-'}"
+            columns.remove("experiment")
         if "run" in columns:
             for cell in cells:
                 cell["run"] = _short_run(cell["run"], cell.get("experiment", ""))
-            if "experiment" in columns and len({c["experiment"] for c in cells}) == 1:
-                title = f"experiment: {cells[0]['experiment'] or '-'}"
-                columns.remove("experiment")
             columns = ["run", *swept, *(c for c in columns if c != "run" and c not in swept)]
         # Empty in every row, or derivable (delta = measured - book): not worth a narrow terminal's columns.
         columns = [c for c in columns if c != "delta" and (c in ("run", *swept) or any(cell[c] for cell in cells))]
@@ -404,7 +481,7 @@ def print_table(table: list[dict], columns, out: Console) -> None:
             return sum(min_width[c] for c in cols) + 3 * len(cols) - 3
 
         dropped = ["delta"] if "delta" in headers and any(cell.get("delta") for cell in cells) else []
-        for column in DROP_ORDER:
+        for column in DROP_ORDER if "run" in columns else SUMMARY_DROP_ORDER:
             if needed(columns) <= out.width:
                 break
             if column in columns:
@@ -521,34 +598,58 @@ def _shown(path: Path) -> str:
 
 
 def report_command(paths: list[str], fmt: str = "table", output: str | None = None, summary: bool = False,
-                   plot: str | None = None, plot_file: str | None = None, errors: bool = False) -> int:
+                   plot: str | None = None, plot_file: str | None = None, errors: bool = False,
+                   group_by: str | None = None, against: str | None = None) -> int:
+    """Print the runs' table: one row per run and book figure; with ``summary``, one row per group of runs that
+    differ only by seed; with ``group_by``, one row per value of that key. ``plot`` draws a per-epoch curve of
+    each run, or with ``against`` the metric's final value against a swept key (and the table is grouped by
+    that key)."""
+    if against and not plot:
+        raise ConfigError(f"--against {against} goes with --plot METRIC: for example "
+                          f"dlwp report SWEEP_DIR --plot val_loss --against {against}.")
+    if summary and group_by:
+        raise ConfigError("--summary and --group-by are two different tables: --summary groups the runs that differ "
+                          "only by seed, --group-by KEY groups them by one key's value. Give one of them.")
+    where = ", ".join(paths or ["outputs"])
     runs = load_runs(find_runs(paths or ["outputs"]))
     if errors:
         from dlwp_cli.commands.report_errors import print_errors
 
         if not runs:
-            raise ConfigError(f"No finished runs (no readable {METRICS}) under: {', '.join(paths or ['outputs'])}")
+            raise ConfigError(f"No finished runs (no readable {METRICS}) under: {where}")
         for run in runs:
             print_errors(run.path, run.metrics, console)
         return 0
     if plot:
         if not runs:
-            raise ConfigError(f"No finished runs (no readable {METRICS}) under: {', '.join(paths or ['outputs'])}")
-        target = Path(plot_file) if plot_file else default_plot_file(runs, plot, paths or ["outputs"])
-        plot_metric(runs, plot, target)
-        console.print(f"{plot} of {len(runs)} runs: {_shown(target.resolve())}", markup=False, soft_wrap=True)
-    if summary:
-        table, columns = summary_rows(runs), SUMMARY_COLUMNS
+            raise ConfigError(f"No finished runs (no readable {METRICS}) under: {where}")
+        if against:
+            _plot_against(runs, plot, against, plot_file, paths)
+        else:
+            target = Path(plot_file) if plot_file else default_plot_file(runs, plot, paths or ["outputs"])
+            plot_metric(runs, plot, target)
+            console.print(f"{plot} of {len(runs)} runs: {_shown(target.resolve())}", markup=False, soft_wrap=True)
+    swept = None
+    if not runs:
+        table, columns = [], ()
+    elif group_by or (against and not summary):
+        table, columns = group_rows(runs, group_by or against, extra_metrics=(plot,) if against else ())
+        swept = [columns[0]]
+    elif summary:
+        table = summary_rows(runs)
+        columns = summary_columns(table)
     else:
         table = rows(runs)
         columns = columns_of(table)
     if not table:
-        console.print(f"No finished runs (no {METRICS}) under: {', '.join(paths or ['outputs'])}", markup=False)
+        console.print(f"No finished runs (no {METRICS}) under: {where}", markup=False)
         return 0
     text = to_csv(table, columns) if fmt == "csv" else to_markdown(table, columns) if fmt == "markdown" else None
     if text is None:
         # Piped output has no terminal width to respect: keep each run on one line.
-        print_table(table, columns, console if console.is_terminal else Console(width=240, highlight=False))
+        print_table(table, columns, console if console.is_terminal else Console(width=240, highlight=False), swept)
+        if not (summary or group_by or against):
+            _hint_seed_groups(runs)
     else:
         console.print(text, end="", markup=False, soft_wrap=True)
     if output:
@@ -558,3 +659,33 @@ def report_command(paths: list[str], fmt: str = "table", output: str | None = No
             warn(f"{_shown(run.path)}: its validation split is its test split, and "
                  f"{', '.join(run.metrics['test_used_for_choices'])} chose by it; its test score is optimistic")
     return 0
+
+
+def _plot_against(runs: list[Run], metric: str, key: str, plot_file: str | None, paths: list[str]) -> Path:
+    from dlwp_cli.commands.report_against import against_data, file_name, plot_against
+
+    data = against_data(runs, metric, key)
+    if data.left_out:
+        warn(f"--plot {metric} --against {key}: left out {data.left_out} of {len(runs)} runs without "
+             f"'{key}' or '{metric}'")
+    given = paths or ["outputs"]
+    if plot_file:
+        target = Path(plot_file)
+    elif len(given) == 1 and Path(given[0]).is_dir():
+        target = Path(given[0]) / file_name(metric, key)
+    else:
+        target = common_folder(runs) / file_name(metric, key)
+    plot_against(data, target)
+    console.print(f"{metric} against {key} of {len(data.points)} runs: {_shown(target.resolve())}", markup=False,
+                  soft_wrap=True)
+    return target
+
+
+def _hint_seed_groups(runs: list[Run]) -> None:
+    """Under the per-run table: how many runs differ only by seed, and how to see them as mean ± std."""
+    replicated = [group for group in report_groups.seed_groups(runs) if len(group) > 1]
+    if replicated:
+        count = sum(map(len, replicated))
+        console.print(f"{count} runs differ only by seed ({len(replicated)} group{'s' * (len(replicated) > 1)}): "
+                      f"--summary shows each group as one row, mean ± std.", markup=False, style="dim",
+                      soft_wrap=True)
