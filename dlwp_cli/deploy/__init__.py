@@ -1,0 +1,1 @@
+"""Ensembles of finished runs and model export."""
