@@ -24,11 +24,18 @@ commands:
   dlwp data synth-jena OUT_DIR [--rows N] [--seed S]
         a synthetic jena_climate_2009_2016.csv in the original format, marked synthetic (then data_dir=OUT_DIR)
   dlwp report [RUN_DIR...] [--summary] [--format table|csv|markdown] [-o FILE]
-              [--plot METRIC [--plot-file PNG]] [--errors]
+              [--group-by KEY] [--plot METRIC [--against KEY] [--plot-file PNG]] [--errors]
         finished runs against the book (default RUN_DIR: outputs); --summary over seeds; --plot val_loss
         overlays one curve of several runs; --errors: confusion matrix, thresholds, confident mistakes
   dlwp launch --workers N [--port P] [--max-restarts K] -- run [OVERRIDES...]
         one run on N local worker processes (MultiWorkerMirroredStrategy)
+  dlwp tune [OVERRIDES...] [--config-dir DIR]
+        a KerasTuner search over the config's search_space, then the top N retrained and tested
+        (resume=RUN_DIR continues a killed search)
+  dlwp ensemble RUN_DIR... [--weights equal|optimized] [OVERRIDES...]
+        average finished runs' predictions into a run folder of its own, scored next to each member
+  dlwp export RUN_DIR --format saved_model|tflite|tflite_int8 [--data-dir DIR]
+        a finished run's model for serving, re-evaluated on the test set (RUN_DIR/export/)
   dlwp predict RUN_DIR INPUT... [--file PATH] [--output FILE] [--top K]
         a finished run's answers for new inputs (a CSV of rows for table runs, .npy arrays for array
         tasks), one line per example
@@ -52,7 +59,10 @@ examples:
   dlwp report outputs/multirun --plot val_loss
 """
 REPORT_USAGE = ("dlwp report [RUN_DIR...] [--summary] [--format table|csv|markdown] [-o FILE]\n"
-                "                   [--plot METRIC [--plot-file PNG]] [--errors]")
+                "                   [--group-by KEY] [--plot METRIC [--against KEY] [--plot-file PNG]] [--errors]")
+TUNE_USAGE = "dlwp tune [OVERRIDES...] [--config-dir DIR]"
+ENSEMBLE_USAGE = "dlwp ensemble RUN_DIR... [--weights equal|optimized] [OVERRIDES...]"
+EXPORT_USAGE = "dlwp export RUN_DIR --format saved_model|tflite|tflite_int8 [--data-dir DIR]"
 LAUNCH_USAGE = "dlwp launch --workers N [--port P] [--max-restarts K] -- run [OVERRIDES...]"
 VIZ_USAGE = ("dlwp viz activations|filters|gradcam|augmentation RUN_DIR [--image PATH] [--layer NAME]\n"
              "                [--weights imagenet|PATH|none] [--output DIR]")
@@ -116,15 +126,27 @@ def _parser() -> argparse.ArgumentParser:
                         help="table (default), csv or markdown")
     report.add_argument("--output", "-o", metavar="FILE", help="also write the table to this file")
     report.add_argument("--summary", action="store_true",
-                        help="one row per experiment and book figure: mean, std and median over its runs (seeds)")
-    report.add_argument("--plot", metavar="METRIC", help="overlay this per-epoch curve (e.g. val_loss) of the runs")
+                        help="one row per group of runs that differ only by seed: n, seeds, mean ± std of each key "
+                             "metric, and the book figure's mean, std, median")
+    report.add_argument("--plot", metavar="METRIC", help="overlay this per-epoch curve (e.g. val_loss) of the runs; "
+                                                         "with --against KEY, its final value against KEY")
     report.add_argument("--plot-file", metavar="PNG", help="where --plot writes (default: compare_METRIC.png "
                                                            "next to the runs: in the run folder, or the folder "
                                                            "the runs share)")
+    report.add_argument("--group-by", metavar="KEY", help="one row per value of this config key (e.g. "
+                                                            "optimizer.learning_rate): mean ± std over its runs")
+    report.add_argument("--against", metavar="KEY", help="with --plot: the metric's final value against this "
+                                                         "swept config key, instead of per-epoch curves")
     report.add_argument("--errors", action="store_true", help="each classifier run's confusion matrix, decision "
                                                               "thresholds and most confident mistakes")
     sub.add_parser("launch", help="one run on N local worker processes (dlwp launch --help)", add_help=False,
                    usage=LAUNCH_USAGE)
+    sub.add_parser("tune", help="hyperparameter search with KerasTuner (dlwp tune --help)", add_help=False,
+                   usage=TUNE_USAGE)
+    sub.add_parser("ensemble", help="average finished runs' predictions (dlwp ensemble --help)", add_help=False,
+                   usage=ENSEMBLE_USAGE)
+    sub.add_parser("export", help="a finished run's model as SavedModel or TFLite (dlwp export --help)",
+                   add_help=False, usage=EXPORT_USAGE)
     predict = sub.add_parser("predict", prog="dlwp predict", help="answers of a finished run for new inputs",
                              usage="dlwp predict RUN_DIR INPUT... [--file PATH] [--output FILE] [--top K]")
     predict.add_argument("run_dir", metavar="RUN_DIR", help="a finished run folder")
@@ -169,6 +191,18 @@ def main(argv: list[str] | None = None) -> int:
         from dlwp_cli.commands.launch import launch_command
 
         return _exit(launch_command, argv[1:])
+    if argv and argv[0] == "tune":
+        from dlwp_cli.commands.tune import tune_command
+
+        return _exit(tune_command, argv[1:])
+    if argv and argv[0] == "ensemble":
+        from dlwp_cli.commands.ensemble import ensemble_command
+
+        return _exit(ensemble_command, argv[1:])
+    if argv and argv[0] == "export":
+        from dlwp_cli.commands.export import export_command
+
+        return _exit(export_command, argv[1:])
     config_dir = None
     if argv and argv[0] in ("list", "show", "data") and not {"-h", "--help"} & set(argv):
         # --config-dir may stand anywhere, also between overrides (argparse would stop at it).
@@ -200,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         from dlwp_cli.commands.report import report_command
 
         return _exit(report_command, args.run_dirs, args.format, args.output, args.summary, args.plot, args.plot_file,
-                     args.errors)
+                     args.errors, args.group_by, args.against)
     if args.command == "predict":
         from dlwp_cli.commands.predict import predict_command
 

@@ -13,11 +13,13 @@ TASKS = catalog.options("task")
 
 
 def test_catalog_lists_groups_in_root_order():
-    assert catalog.groups()[:7] == ["model", "task", "optimizer", "callbacks", "strategy", "trainer", "augmentation"]
+    assert catalog.groups()[:8] == ["model", "task", "optimizer", "callbacks", "strategy", "trainer", "tuner",
+                                    "augmentation"]
     assert {"ch02/mnist_dense", "ch04/imdb_dense_final", "ch04/boston_kfold"} <= set(EXPERIMENTS)
 
 
-@pytest.mark.parametrize("group", ["task", "model", "optimizer", "callbacks", "strategy", "trainer", "experiment", "debug"])
+@pytest.mark.parametrize("group", ["task", "model", "optimizer", "callbacks", "strategy", "trainer", "tuner", "experiment",
+                                   "debug"])
 def test_every_option_has_a_description(group):
     for option in catalog.options(group):
         assert catalog.description(group, option), f"{group}/{option} has no description comment"

@@ -90,6 +90,12 @@ class TargetSpec:
 
 
 @dataclass
+class ObjectiveSpec:
+    metric: str = "val_loss"          # a validation metric the run logs (sweeps and tuning optimise it)
+    direction: str = "min"            # min | max
+
+
+@dataclass
 class RunSpec:
     experiment: Optional[str] = MISSING
     name: str = MISSING
@@ -113,6 +119,9 @@ class RunSpec:
     performance: PerformanceSpec = MISSING
     output: OutputSpec = MISSING
     targets: list[TargetSpec] = field(default_factory=list)
+    search_space: dict[str, Any] = field(default_factory=dict)  # config key -> sweep expression (search_space.py)
+    objective: ObjectiveSpec = field(default_factory=ObjectiveSpec)
+    tuner: Any = None                 # the tuner group (dlwp tune): which KerasTuner search and its settings
 
 
 # Closed sets of values of the core schema (the pluggable parts check their own fields).
@@ -122,6 +131,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "task.labels": ("index", "one_hot", "value", "auto", "inferred", "none"),
     "task.features.encoding": ("dense", "multi_hot"),
     "transforms.extra_channels_fill": ("noise", "zeros"),
+    "objective.direction": ("min", "max"),
 }
 
 # Keys of the strategy node that are run settings, not arguments of the strategy factory.

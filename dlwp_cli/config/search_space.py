@@ -97,8 +97,10 @@ def parse(space: Any, where: str = "search_space") -> list[Dimension]:
     if isinstance(space, DictConfig):
         space = OmegaConf.to_container(space, resolve=True)
     if not space:
-        raise ConfigError(f"{where} is empty: a search needs at least one key to vary, e.g. "
-                          f"{where}.optimizer.learning_rate='tag(log, interval(1e-4,1e-2))'.")
+        raise ConfigError(f"{where} is empty: a search needs at least one key to vary. Give it in the experiment "
+                          f"({where}: {{optimizer.learning_rate: 'tag(log, interval(1e-4,1e-2))'}}) or on the "
+                          f"command line, quoted so that Hydra keeps the expression whole: "
+                          f"\"+{where}.optimizer.learning_rate='tag(log, interval(1e-4,1e-2))'\".")
     if not isinstance(space, dict):
         raise ConfigError(f"{where} must be a mapping of config keys to sweep expressions ({SYNTAX}); "
                           f"got {type(space).__name__}.")

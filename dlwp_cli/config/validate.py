@@ -261,6 +261,9 @@ def validate(cfg: DictConfig) -> DictConfig:
     _check_augmentation(result)
     _check_model_fits_task(result, type(trainer).trains_model)
     _check_data(result, trainer)
+    check = getattr(trainer, "check_config", None)
+    if check is not None:  # a mode's own checks of the whole config (trainer=keras_tuner: search_space, objective)
+        check(result)
     OmegaConf.set_readonly(result, True)
     return result
 

@@ -1,0 +1,1 @@
+"""KerasTuner search (dlwp tune, trainer=keras_tuner)."""
