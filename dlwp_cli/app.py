@@ -1,4 +1,4 @@
-"""The Hydra application behind ``dlwp run``: one call per job, failures reported, never fatal to a sweep."""
+"""The Hydra application behind ``dlwp run``: one call per job, failures reported and counted, never a traceback."""
 
 from __future__ import annotations
 
@@ -12,30 +12,93 @@ from omegaconf import DictConfig
 
 from dlwp_cli import console, run_folder
 from dlwp_cli.errors import DlwpError
+from dlwp_cli.sweeps import failures, jobs, threads
 
 # Jobs this process ran (a launcher that runs jobs in other processes leaves these empty; the end-of-sweep
 # summary then finds the jobs by their run folders).
 FAILED_JOBS: list[str] = []
 JOB_DIRS: list[str] = []
 SWEEP_DIRS: list[str] = []
+STOPPED: list[str] = []  # sweeps whose failure limit this process found exceeded (said once)
 
 
 def run_job(cfg: DictConfig) -> float | None:
-    """Validate and run one job; return the primary metric so sweepers can optimize it."""
+    """Validate and run one job; return its objective (``objective.metric`` on validation data, see
+    :mod:`dlwp_cli.sweeps.objective`) so sweepers can optimise it, or None when the run has none."""
     hydra_cfg = HydraConfig.get()
-    runtime = hydra_cfg.runtime
-    run_dir = Path(runtime.output_dir)
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        return sweep_job(cfg, run_dir, hydra_cfg)
     JOB_DIRS.append(str(run_dir))
-    if hydra_cfg.mode == RunMode.MULTIRUN and str(hydra_cfg.sweep.dir) not in SWEEP_DIRS:
-        SWEEP_DIRS.append(str(hydra_cfg.sweep.dir))
     try:
-        run_folder.lock(run_dir)  # a sweep job's own folder; a single run holds its folder already
+        run_folder.lock(run_dir)  # held already by `dlwp run` before Hydra started
     except DlwpError as err:
         console.error(err)
         FAILED_JOBS.append(str(run_dir))
         return None
-    metrics = execute(cfg, run_dir, dict(runtime.choices), " ".join(hydra_cfg.overrides.task))
-    return objective(metrics) if metrics is not None else None
+    metrics = execute(cfg, run_dir, dict(hydra_cfg.runtime.choices), " ".join(hydra_cfg.overrides.task))
+    return jobs.value(metrics, _objective(cfg)) if metrics is not None else None
+
+
+def sweep_job(cfg: DictConfig, run_dir: Path, hydra_cfg: DictConfig) -> float | None:
+    """One job of a sweep. It steps aside when its sweep already has more failed jobs than it allows, sizes
+    TensorFlow's threads for its launcher, continues from its own saved config when the sweep is resumed, and
+    records its objective and launcher in metrics.json. Under an objective-driven sweeper (Optuna) a failed job
+    raises, so the sweeper counts it against its ``max_failure_rate``; under the basic sweeper it returns None
+    and the other jobs go on."""
+    sweep_dir = str(hydra_cfg.sweep.dir)
+    stop = failures.over_limit(sweep_dir, skip=run_dir)
+    if stop is not None:
+        failures.withdraw(run_dir)
+        if not STOPPED:
+            console.errors.print(stop, markup=False, highlight=False, soft_wrap=True)
+            STOPPED.append(sweep_dir)
+        return None
+    JOB_DIRS.append(str(run_dir))
+    if sweep_dir not in SWEEP_DIRS:
+        SWEEP_DIRS.append(sweep_dir)
+    required = jobs.objective_driven(hydra_cfg)
+    launcher = threads.limit_threads(hydra_cfg.launcher)
+    jobs.plain_console(launcher)
+    jobs.quiet_retracing()
+    try:
+        run_folder.lock(run_dir)
+    except DlwpError as err:
+        console.error(err)
+        FAILED_JOBS.append(str(run_dir))
+        return _failed(required, run_dir, err)
+    try:
+        saved = jobs.saved_config(run_dir)
+        if saved is not None:
+            done = run_folder.epochs_done(run_dir)
+            console.console.print(f"resuming {run_dir} after epoch {done}" if done else f"restarting {run_dir}",
+                                  markup=False, highlight=False, soft_wrap=True)
+            cfg = saved
+        metrics = execute(cfg, run_dir, dict(hydra_cfg.runtime.choices), " ".join(hydra_cfg.overrides.task))
+        if metrics is None:
+            return _failed(required, run_dir, None)
+        launcher["tf_threads"] = threads.recorded_threads()
+        try:
+            return jobs.record(run_dir, metrics, _objective(cfg), launcher, required)
+        except DlwpError as err:
+            console.error(err)
+            FAILED_JOBS.append(str(run_dir))
+            raise
+    finally:
+        jobs.release(run_dir)  # one process may run many jobs: each lets go of its folder when done
+
+
+def _objective(cfg: DictConfig):
+    return cfg.get("objective") or {"metric": "val_loss", "direction": "min"}
+
+
+def _failed(required: bool, run_dir: Path, err: Exception | None) -> None:
+    """A failed job: None for the basic sweeper, JobFailed for one that counts failures."""
+    if not required:
+        return None
+    if err is not None:
+        raise jobs.JobFailed(f"job {run_dir} failed: {err}")
+    raise jobs.JobFailed(f"job {run_dir} failed (the reason is in {run_dir / 'error.log'})")
 
 
 def execute(cfg: DictConfig, run_dir: Path, choices: dict, overrides: str = "") -> dict | None:
@@ -89,16 +152,6 @@ def _result_line(metrics: dict) -> str:
         mark = {True: "in band", False: "out of band", None: "no band"}[check.get("in_band")]
         parts.append(f"{check.get('metric')}: book {check.get('book')}, measured {check.get('measured')} ({mark})")
     return ", ".join(parts) or "no test metrics"
-
-
-def objective(metrics: dict) -> float | None:
-    """The number a sweeper minimizes/maximizes: test loss, else mean CV validation loss, else final loss."""
-    if "loss" in metrics.get("test", {}):
-        return metrics["test"]["loss"]
-    if "val_loss" in metrics.get("cv", {}).get("mean", {}):
-        return metrics["cv"]["mean"]["val_loss"]
-    losses = metrics.get("history", {}).get("val_loss") or metrics.get("history", {}).get("loss")
-    return losses[-1] if losses else None
 
 
 hydra_main = hydra.main(config_path="pkg://dlwp_conf", config_name="config", version_base="1.3")(run_job)

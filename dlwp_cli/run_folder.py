@@ -131,6 +131,14 @@ def lock(run_dir: Path) -> None:
     _HELD[folder] = fd
 
 
+def release(run_dir: Path) -> None:
+    """Let go of a folder :func:`lock` holds, before the process ends (a sweep worker that runs many jobs would
+    otherwise keep one open file per job, and a resume would think them running)."""
+    fd = _HELD.pop(Path(run_dir).resolve(), None)
+    if fd is not None:
+        os.close(fd)  # closing the descriptor releases its flock
+
+
 def is_locked(run_dir: Path) -> bool:
     """Whether a live process holds the run folder."""
     import fcntl

@@ -1,4 +1,5 @@
 """``dlwp run resume=RUN_DIR|last [KEY=VALUE...]``: continue an interrupted run from its own saved config.
+``dlwp run -m resume=SWEEP_DIR`` finishes a sweep instead (:mod:`dlwp_cli.sweeps.resume`).
 
 The run's ``config.yaml`` (the composed, resolved config it ran with) is loaded as it is, so today's defaults
 and config files do not change it; values given next to ``resume=`` replace the saved ones. The run goes on in
@@ -90,8 +91,14 @@ def resume_command(parsed) -> int:
     """Resume the run ``resume=`` names; the exit status (0, 1 when it fails again)."""
     value = next(o.split("=", 1)[1] for o in parsed.overrides if o.startswith("resume="))
     others = [o for o in parsed.overrides if not o.startswith("resume=")]
+    from dlwp_cli.sweeps.resume import is_sweep, resume_sweep
+
+    if value != "last" and is_sweep(value):
+        return resume_sweep(parsed, Path(value))
     if parsed.multirun:
-        raise ConfigError("resume= continues one run; it cannot be combined with -m/--multirun.")
+        raise ConfigError(f"resume={value} with -m continues a sweep, but '{value}' is not a sweep folder (no "
+                          "multirun.yaml): give one (-m resume=outputs/multirun/<date_time>), or drop -m to "
+                          "continue one run.")
     run_dir = find_run(value).resolve()
     cfg = apply_overrides(OmegaConf.load(run_dir / run_folder.CONFIG), others)
     from dlwp_cli.config.validate import validate

@@ -9,7 +9,6 @@ and train nothing.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import os
 import sys
 import time
@@ -18,7 +17,6 @@ from pathlib import Path
 from dlwp_cli.config import catalog
 from dlwp_cli.errors import ConfigError
 
-MAX_PRECHECKED_JOBS = 200
 CFG_TYPES = ("job", "hydra", "all")
 INFO_TOPICS = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
 RUN_USAGE = """\
@@ -29,7 +27,10 @@ Train and evaluate one configuration, or sweep several with -m. Options may stan
   OVERRIDES                  Hydra overrides: group=option to pick a config of a group, key=value to set a
                              value (task=imdb model=dense epochs=3 optimizer.learning_rate=1e-4)
   -m, --multirun             a sweep: one run per combination of comma-separated values (glob(...) too),
-                             under outputs/multirun/ (hydra.sweep.dir=PATH), ending with how many failed
+                             under outputs/multirun/ (hydra.sweep.dir=PATH), ending with how many failed;
+                             hydra/sweeper=optuna searches the config's search_space (interval(...) too) for
+                             the best objective.metric on validation data; hydra/launcher=joblib runs jobs in
+                             parallel, hydra/launcher=submitit_slurm on a SLURM cluster
   --config-dir DIR, -cd DIR  also read configs from DIR (DIR/experiment/mine.yaml -> experiment=mine);
                              more folders with hydra.searchpath=[file:///abs/dir,pkg://some.package]
   --cfg job|hydra|all        print the composed config (the job's, Hydra's or both) and train nothing;
@@ -54,6 +55,8 @@ main top-level keys (dlwp show prints them all, with their values):
 special overrides:
   resume=RUN_DIR|last        continue an interrupted run in its own folder, with its own overrides
                              (last: the newest unfinished run under ./outputs)
+  -m resume=SWEEP_DIR        finish a killed or stopped sweep: every job without a completed metrics.json
+                             runs again in its own folder (an Optuna search continues its study)
   debug=smoke                any task/model pair on tiny synthetic data, 1 epoch, in seconds
 
 your own configs: put them in a folder laid out like the groups (DIR/experiment/mine.yaml,
@@ -64,6 +67,7 @@ examples:
   dlwp run experiment=ch02/mnist_dense
   dlwp run task=imdb model=dense epochs=3 seed=1
   dlwp run -m model.dropout=0,0.5 optimizer.learning_rate=1e-3,1e-4
+  dlwp run -m hydra/sweeper=optuna 'model.dropout=interval(0,0.5)' trainer.validation_size=0.2
   dlwp run experiment=ch04/boston_kfold debug=smoke
   dlwp run -cd my_configs experiment=mine --cfg job\
 """
@@ -227,37 +231,33 @@ def expand_globs(overrides: list[str]) -> list[str]:
     return expanded
 
 
-def expand_sweep(overrides: list[str]) -> list[list[str]]:
-    """Every job of a basic-sweeper multirun, as plain override lists."""
-    axes = []
-    for override in _parse(overrides):
-        key = override.get_key_element()
-        if override.is_sweep_override() and not override.is_hydra_override():
-            axes.append([f"{key}={value}" for value in override.sweep_string_iterator()])
-        else:
-            axes.append([override.input_line])
-    return [list(combo) for combo in itertools.islice(itertools.product(*axes), MAX_PRECHECKED_JOBS)]
-
-
-def precheck(overrides: list[str], multirun: bool) -> Path:
+def precheck(overrides: list[str], multirun: bool, plan=None) -> Path:
     """Compose and validate each job (with the catalog's search path, as the real run will), and make
-    sure its output folder can be written; return that folder (the sweep's for a multirun)."""
+    sure its output folder can be written; return that folder (the sweep's for a multirun). A sweep checks the
+    jobs its plan lists (:mod:`dlwp_cli.sweeps.plan`), and an objective-driven one each job's objective too."""
     from dlwp_cli.config.compose import compose
     from dlwp_cli.config.validate import check_runtime_targets, validate
     from dlwp_cli.run_folder import ensure_writable
+    from dlwp_cli.sweeps import objective
 
     from dlwp_cli.data import data_description
 
+    if multirun and plan is None:
+        from dlwp_cli.sweeps import plan as sweep_plan
+
+        plan = sweep_plan.make(overrides)
     checked = set()
-    for job in expand_sweep(overrides) if multirun else [overrides]:
+    for job in plan.checks if multirun else [overrides]:
         cfg = compose(job)
         typed = validate(cfg)
+        if multirun and plan.objective_driven:
+            objective.check(typed)
         data_description(typed)  # a dataset that can check its data cheaply (a table) does so now
         targets = (typed.optimizer._target_, typed.strategy._target_, str(typed.task))  # what the check reads
         if targets not in checked:  # imports TensorFlow: after every check that does not need it
             check_runtime_targets(typed)
             checked.add(targets)
-    return ensure_writable(Path(str(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir)))
+    return ensure_writable(Path(plan.sweep_dir if multirun else str(cfg.hydra.run.dir)))
 
 
 def run_command(args: list[str]) -> int:
@@ -275,6 +275,7 @@ def run_command(args: list[str]) -> int:
         parsed.config_dir = str(catalog.get_search_path().config_dir)  # absolute, as Hydra records it
     if parsed.multirun:
         parsed.overrides = expand_globs(parsed.overrides)
+    plan = None
     if parsed.prints_only:
         if not parsed.hydra_help:
             from dlwp_cli.config.compose import compose
@@ -286,40 +287,53 @@ def run_command(args: list[str]) -> int:
         # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL (see dlwp_cli.console): the checks
         # import it, so they run with those lines filtered out, and so does finding the devices.
         with console.native_log_filtered():
-            folder = precheck(parsed.overrides, parsed.multirun)
-            if not parsed.multirun:  # held before Hydra writes anything into it (.hydra/ included)
+            if parsed.multirun:
+                from dlwp_cli.sweeps import plan as sweep_plan
+
+                plan = sweep_plan.make(parsed.overrides)
+                parsed.overrides = plan.overrides
+            folder = precheck(parsed.overrides, parsed.multirun, plan)
+            if parsed.multirun:
+                sweep_plan.write(plan)
+            else:  # held before Hydra writes anything into it (.hydra/ included)
                 from dlwp_cli import run_folder
 
                 run_folder.lock(folder)
             console.load_tensorflow()
+    return launch(parsed, plan.sweep_dir if plan is not None else None)
+
+
+def launch(parsed: RunArgs, sweep_dir: str | None = None) -> int:
+    """Hand the command line to Hydra; after a sweep, say how many jobs failed (and how to continue a sweep
+    that stopped). The exit status: 0, or 1 when a job failed or the sweep stopped."""
     from dlwp_cli import app
 
     sweeping = parsed.multirun and not parsed.prints_only
     started = time.time()
-    del app.JOB_DIRS[:], app.SWEEP_DIRS[:]  # this call's jobs only
-    planned_sweep_dir = _planned_sweep_dir(parsed.overrides) if sweeping else None
+    for done in (app.JOB_DIRS, app.SWEEP_DIRS, app.FAILED_JOBS, app.STOPPED):  # this call's jobs only
+        del done[:]
     saved = sys.argv
     sys.argv = ["dlwp", *parsed.hydra_argv()]
+    stopped = False
     try:
         app.hydra_main()
-    except SystemExit as exit_:  # Hydra exits on --hydra-help and on its own errors
-        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except SystemExit as exit_:  # Hydra exits on --hydra-help and on its own errors (a sweeper that stops too)
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        if not sweeping or code == 0:
+            return code
+        stopped = True
     finally:
         sys.argv = saved
     failed = bool(app.FAILED_JOBS)
     if sweeping:
-        failed = end_of_sweep(app, planned_sweep_dir, started) or failed
-    return 1 if failed else 0
+        failed = end_of_sweep(app, sweep_dir, started) or failed
+        stopped = stopped or bool(app.STOPPED)
+        if stopped and sweep_dir and (Path(sweep_dir) / "multirun.yaml").is_file():
+            from dlwp_cli import console
 
-
-def _planned_sweep_dir(overrides: list[str]) -> str | None:
-    """The sweep folder as composed now (a fallback for launchers whose jobs run in other processes)."""
-    try:
-        from dlwp_cli.config.compose import compose
-
-        return str(compose(expand_sweep(overrides)[0]).hydra.sweep.dir)
-    except Exception:  # only a fallback: never fail a sweep over it
-        return None
+            console.console.print(f"the sweep stopped before its end; continue it with "
+                                  f"`dlwp run -m resume={sweep_dir}`", markup=False, highlight=False, soft_wrap=True)
+    return 1 if failed or stopped else 0
 
 
 def end_of_sweep(app, planned_sweep_dir: str | None, started: float) -> bool:

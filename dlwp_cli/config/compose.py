@@ -84,6 +84,12 @@ def translate_hydra_error(err: Exception, overrides: list[str] | tuple[str, ...]
     not_in_struct = re.search(r"Key '([^']+)' is not in struct", text)
     if deleted or not_in_struct or "Could not override" in text:
         key = deleted.group(1) if deleted else _override_key_from_message(text, overrides)
+        if key.split(".")[0].split("=")[0].lstrip("+") == "search_space" and not deleted:
+            return ConfigError(
+                "search_space starts empty, so its entries are new keys: add one with "
+                "\"+search_space.KEY='EXPR'\" (quoted so that Hydra keeps the expression whole), or replace the "
+                "whole mapping with \"++search_space={KEY: 'EXPR', ...}\"."
+            )
         unknown, known = _first_unknown_part(key, overrides)
         parent, _, leaf = unknown.rpartition(".")
         where = f" (in '{key}')" if unknown != key else ""

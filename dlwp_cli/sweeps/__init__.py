@@ -1,0 +1,1 @@
+"""Hydra sweeps: objective, up-front checks, launchers, resuming a sweep."""
