@@ -27,3 +27,23 @@ def test_subprocesses_import_the_checkout_too(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     found = json.loads(out.stdout)
     assert found == {name: str(CHECKOUT / folder) for name, folder in FOLDERS.items()}
+
+
+def test_every_python_package_of_the_checkout_is_installed():
+    """pyproject's explicit package list names every folder with an __init__.py, so an installed dlwp (not the
+    links these tests import) has them all."""
+    import tomllib
+
+    repo = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    folders = {name: repo / folder for name, folder in config["package-dir"].items()}
+    found = set()
+    for name, root in folders.items():
+        for init in root.rglob("__init__.py"):
+            if "__pycache__" in init.parts:
+                continue
+            relative = init.parent.relative_to(root).parts
+            found.add(".".join((name, *relative)))
+    python_packages = {p for p in found if not p.startswith("dlwp_conf")}
+    assert python_packages - listed == set()
