@@ -274,8 +274,19 @@ def _exit(command, *args) -> int:
         return 130
 
 
+SIGPIPE_STATUS = 141  # what a shell reports for a command whose reader went away (128 + SIGPIPE)
+
+
 def entry() -> None:
-    sys.exit(main())
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # `dlwp ... | head`: the reader stopped early; no traceback
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the final flush must not fail again
+        status = SIGPIPE_STATUS
+    sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -136,3 +136,14 @@ def test_glob_sweep_reaches_nested_experiments(tmp_path):
     assert result.returncode == 0, result.stderr
     experiments = {json.loads(p.read_text())["experiment"] for p in tmp_path.glob("sweep/**/metrics.json")}
     assert experiments == {"ch04/boston_kfold", "ch04/boston_kfold_curves"}
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """`dlwp run --help | head -1`: the pipe closes before dlwp has written; dlwp exits as a shell command does
+    (141) without a traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "dlwp_cli.main", "run", "--help"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # before the interpreter has started: every write of the help meets a closed pipe
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
