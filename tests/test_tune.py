@@ -209,7 +209,7 @@ def test_dlwp_tune_searches_a_users_own_config_group_options(tmp_path):
     (["trainer.validation_size=0.2"], "search_space is empty"),
     (["trainer.validation_size=0.2", "+search_space.optimizer.learning_rate='interval(0.1, 0.01)'"], "low > high"),
     (["trainer.validation_size=0.2", "+search_space.model.units='range(64, 16, 16)'"], "is empty"),
-    ([*SPACE, "trainer.validation_size=0.2", "objective.metric=val_auc"], "does not log it"),
+    ([*SPACE, "trainer.validation_size=0.2", "objective.metric=val_auc"], "not a metric this run logs"),
     ([*SPACE, "trainer.validation_size=0.2", "objective.metric=val_accuracy"], "objective.direction=max"),
     ([*SPACE, "trainer.validation_size=0.2", "objective.metric=accuracy"], "not a validation metric"),
     (["trainer.validation_size=0.2", "+search_space.model.unitz='choice([8],[16])'"], "Did you mean 'units'"),

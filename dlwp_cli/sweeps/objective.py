@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from dlwp_cli.errors import ConfigError, DlwpError
 
@@ -26,27 +26,31 @@ class ObjectiveMissing(DlwpError):
     title = "objective"
 
 
+def logged_metrics(task: DictConfig) -> list[str] | None:
+    """The names a fit logs per epoch for ``task`` (``loss``, then its metrics as named; ``<output>_<name>`` for
+    several outputs), or None when a metric's name cannot be told from the config (a class without ``name``)."""
+    names = ["loss"]
+    names += [f"{output}_loss" for output in (task.get("outputs") or {})]
+    metrics = task.get("metrics")
+    if isinstance(metrics, (DictConfig, ListConfig)):
+        metrics = OmegaConf.to_container(metrics, resolve=True)
+    per_output = metrics if isinstance(metrics, dict) else {"": metrics or []}
+    for output, specs in per_output.items():
+        for spec in specs or []:
+            name = spec if isinstance(spec, str) else (spec.get("name") if isinstance(spec, dict) else None)
+            if name is None:
+                return None
+            name = f"{output}_{name}" if output else str(name)
+            if name not in names:
+                names.append(name)
+    return names
+
+
 def validation_metrics(cfg: DictConfig) -> list[str] | None:
     """The validation metrics a run of ``cfg`` logs (``val_loss``, ``val_<metric>``), or None when only the run
-    can tell (several outputs, a trainer of one's own)."""
-    metrics = cfg.task.get("metrics")
-    if metrics is not None and not _is_list(metrics):
-        return None  # a dict per output: the names depend on the model's output names
-    names = ["loss"]
-    for metric in metrics or []:
-        if isinstance(metric, str):
-            names.append(metric)
-        elif isinstance(metric, DictConfig) and metric.get("name"):
-            names.append(str(metric.name))
-        else:
-            return None  # a metric class without a name: Keras names it
-    return [f"val_{name}" for name in names]
-
-
-def _is_list(value) -> bool:
-    from omegaconf import ListConfig
-
-    return isinstance(value, (list, tuple, ListConfig))
+    can tell."""
+    logged = logged_metrics(cfg.task)
+    return None if logged is None else [f"val_{name}" for name in logged]
 
 
 def has_validation(cfg: DictConfig) -> bool | None:
@@ -75,6 +79,12 @@ def check(cfg: DictConfig) -> None:
             "validation split and trainer.validation_size is 0. Hold some training examples out: "
             "trainer.validation_size=0.2 (a fraction) or a count such as trainer.validation_size=10000 "
             "(the test split is never used to choose).")
+    check_logged(cfg)
+
+
+def check_logged(cfg: DictConfig) -> None:
+    """``objective.metric`` is a validation metric the run logs (when the config can tell)."""
+    metric = str(cfg.objective.metric)
     logged = validation_metrics(cfg)
     if logged is not None and metric not in logged:
         if not metric.startswith("val_") and f"val_{metric}" in logged:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from dlwp_cli.config import catalog
 from dlwp_cli.config.plugins import import_target, signature_names, suggest
 from dlwp_cli.config.search_space import CHOICE, Dimension, parse
 from dlwp_cli.errors import ConfigError
+from dlwp_cli.sweeps.objective import check_logged
 
 # What a search may vary: the model, its training and its callbacks. The data, the split and the run's own
 # settings are set up once per run, so they are left to a Hydra sweep (dlwp run -m).
@@ -106,37 +107,13 @@ def _has_key(node: Any, dotted: str) -> bool:
     return True
 
 
-def logged_metrics(task: DictConfig) -> set[str] | None:
-    """The names a fit logs per epoch for the task (``loss`` and the metrics, named as written; ``out_name`` for
-    several outputs), or None when a metric's name cannot be told from the config (a class without ``name``)."""
-    names = {"loss"}
-    outputs = list(task.outputs or {})
-    names.update(f"{output}_loss" for output in outputs)
-    metrics = task.metrics
-    if isinstance(metrics, (DictConfig, ListConfig)):
-        metrics = OmegaConf.to_container(metrics, resolve=True)
-    per_output = metrics if isinstance(metrics, dict) else {"": metrics or []}
-    for output, specs in per_output.items():
-        for spec in specs or []:
-            name = spec if isinstance(spec, str) else (spec.get("name") if isinstance(spec, dict) else None)
-            if name is None:
-                return None
-            names.add(f"{output}_{name}" if output else str(name))
-    return names
-
-
 def check_objective(cfg: DictConfig) -> None:
     """``objective.metric`` is a validation metric the run logs."""
     metric = str(cfg.objective.metric)
     if not metric.startswith("val_"):
         raise ConfigError(f"objective.metric={metric} is not a validation metric: a search chooses on validation "
                           f"data, never on training or test scores. Use objective.metric=val_{metric}.")
-    logged = logged_metrics(cfg.task)
-    if logged is not None and metric[4:] not in logged:
-        shown = ", ".join(f"val_{name}" for name in sorted(logged))
-        raise ConfigError(f"objective.metric={metric}: the run does not log it; it logs {shown} (the task's loss "
-                          f"and task.metrics on the validation split). Choose one of them, or add the metric, e.g. "
-                          f"task.metrics=[accuracy,{metric[4:]}].")
+    check_logged(cfg)
 
 
 def check_direction(cfg: DictConfig) -> None:
