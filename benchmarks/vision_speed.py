@@ -1,14 +1,16 @@
 """Seconds per epoch of ``dlwp run experiment=ch08/cats_vs_dogs_scratch`` against the book's plain Keras script
 (benchmarks/plain_cats_vs_dogs.py, listings 8.6-8.11), in float32 and with dlwp's ``precision=mixed_bfloat16``.
 
-Alternates three variants in fresh processes for ``--pairs`` rounds: plain, dlwp, dlwp with mixed_bfloat16.
+Alternates the variants in fresh processes for ``--pairs`` rounds: plain, dlwp, dlwp with mixed_bfloat16, and
+any given with ``--variant``.
 Each variant's figure is the median over its runs of the median seconds of epochs 2..N (epoch 1 includes
 tracing and warm-up, and dlwp's first epoch follows its image decoding); an epoch is timed from its start to
 its end, validation included, in both scripts. Prints a JSON summary (seconds per epoch, the ratios
-plain/dlwp and plain/dlwp-bf16, above 1 when dlwp is faster, and the last epoch's validation accuracy of each)
+plain/variant, above 1 when the variant is faster, and the last epoch's validation accuracy of each)
 and a one-line summary.
 
     python benchmarks/vision_speed.py --data-dir ../shared/datasets --pairs 2 --epochs 4
+    python benchmarks/vision_speed.py --variant dlwp_xla=performance.jit_compile=true   # one more variant
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 EXPERIMENT = "ch08/cats_vs_dogs_scratch"
-VARIANTS = ("plain", "dlwp", "dlwp_bf16")
+# dlwp's variants: name -> overrides (the plain script is the first variant of every round)
+DLWP_VARIANTS = {"dlwp": (), "dlwp_bf16": ("precision=mixed_bfloat16",)}
 
 
 def _failed(err: subprocess.CalledProcessError, what: str) -> SystemExit:
@@ -73,13 +76,12 @@ def steady_epoch_s(run: dict) -> float:
 
 
 def summarise(runs: dict[str, list[dict]]) -> dict:
-    """Per-variant medians and the plain/dlwp ratios of seconds per epoch."""
+    """Per-variant medians and the plain/variant ratios of seconds per epoch."""
     epoch_s = {name: statistics.median(steady_epoch_s(r) for r in variant_runs)
                for name, variant_runs in runs.items()}
     return {
         "epoch_s": epoch_s,
-        "ratio_plain_over_dlwp": epoch_s["plain"] / epoch_s["dlwp"],
-        "ratio_plain_over_dlwp_bf16": epoch_s["plain"] / epoch_s["dlwp_bf16"],
+        **{f"ratio_plain_over_{name}": epoch_s["plain"] / epoch_s[name] for name in runs if name != "plain"},
         "val_accuracy": {name: statistics.mean(r["val_accuracy"] for r in variant_runs)
                          for name, variant_runs in runs.items()},
         "process_s": {name: statistics.median(r["process_s"] for r in variant_runs)
@@ -96,26 +98,34 @@ def main() -> None:
                         help="train and validate on at most this many batches per epoch (quick checks of the "
                              "script only: dlwp's validation batches come in class order, so its accuracy is then "
                              "that of one class)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=OVERRIDE[,OVERRIDE...]",
+                        help="one more dlwp variant, e.g. dlwp_xla=performance.jit_compile=true (repeatable)")
     args = parser.parse_args()
     if args.pairs < 1 or args.epochs < 1:
         parser.error("--pairs and --epochs must be at least 1 (use --epochs 2 or more to skip the warm-up epoch)")
+    variants = dict(DLWP_VARIANTS)
+    for spec in args.variant:
+        name, sep, overrides = spec.partition("=")
+        if not sep or not name or name in ("plain", *variants):
+            parser.error(f"--variant {spec!r}: give NAME=OVERRIDE[,OVERRIDE...] with a new NAME")
+        variants[name] = tuple(overrides.split(","))
     data_dir = str(Path(args.data_dir).resolve())
-    runs: dict[str, list[dict]] = {name: [] for name in VARIANTS}
+    runs: dict[str, list[dict]] = {name: [] for name in ("plain", *variants)}
     for i in range(args.pairs):
         seed = 42 + i
         runs["plain"].append(plain(data_dir, seed, args.epochs, args.limit_batches))
-        runs["dlwp"].append(dlwp(data_dir, seed, args.epochs, args.limit_batches))
-        runs["dlwp_bf16"].append(dlwp(data_dir, seed, args.epochs, args.limit_batches, "precision=mixed_bfloat16"))
-        for name in VARIANTS:
+        for name, overrides in variants.items():
+            runs[name].append(dlwp(data_dir, seed, args.epochs, args.limit_batches, *overrides))
+        for name in runs:
             print(f"  round {i + 1} {name}: {runs[name][-1]}", flush=True)
     summary = summarise(runs)
-    print(json.dumps({"epochs": args.epochs, "pairs": args.pairs, "limit_batches": args.limit_batches, **summary},
-                     indent=2))
+    print(json.dumps({"epochs": args.epochs, "pairs": args.pairs, "limit_batches": args.limit_batches,
+                      "variants": {name: list(o) for name, o in variants.items()}, **summary}, indent=2))
     seconds, accuracy = summary["epoch_s"], summary["val_accuracy"]
-    print(f"seconds per epoch (median of epochs 2..{args.epochs}): plain {seconds['plain']:.1f}, "
-          f"dlwp {seconds['dlwp']:.1f}, dlwp bf16 {seconds['dlwp_bf16']:.1f}; plain/dlwp "
-          f"{summary['ratio_plain_over_dlwp']:.2f}, plain/dlwp-bf16 {summary['ratio_plain_over_dlwp_bf16']:.2f}; "
-          f"val accuracy {accuracy['plain']:.3f} / {accuracy['dlwp']:.3f} / {accuracy['dlwp_bf16']:.3f}")
+    print(f"seconds per epoch (median of epochs 2..{args.epochs}): "
+          + ", ".join(f"{name} {seconds[name]:.1f}" for name in runs) + "; "
+          + ", ".join(f"plain/{name} {summary[f'ratio_plain_over_{name}']:.2f}" for name in runs if name != "plain")
+          + "; val accuracy " + " / ".join(f"{accuracy[name]:.3f}" for name in runs))
 
 
 if __name__ == "__main__":
