@@ -32,6 +32,10 @@ def test_custom_loop_reaches_fits_accuracy_with_fits_history_keys(tmp_path):
     assert looped["validation_examples"] == 300 and looped["steps_per_epoch"] == fitted["steps_per_epoch"]
     assert looped["loop"]["compiled"] is True and len(looped["loop"]["train_s_per_epoch"]) == 10
     assert (tmp_path / "loop" / "model.keras").is_file()
+    for result in (fitted, looped):  # each epoch's training part, without its validation pass
+        training, whole = result["timings"]["epoch_train_s"], result["timings"]["epoch_s"]
+        assert len(training) == len(whole) == 10 and all(0 < t <= w for t, w in zip(training, whole))
+    assert sum(fitted["timings"]["epoch_train_s"]) < sum(fitted["timings"]["epoch_s"])
 
 
 def test_eager_and_compiled_loops_give_the_same_history(tmp_path):

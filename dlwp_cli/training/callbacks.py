@@ -144,20 +144,29 @@ class LossHistory(keras.callbacks.Callback):
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Wall-clock seconds of each epoch (training and validation), for metrics.json's ``timings.epoch_s``."""
+    """Wall-clock seconds of each epoch, for metrics.json's timings: ``seconds`` (training and validation) and
+    ``training_seconds`` (until validation starts; the whole epoch when it has no validation)."""
 
     async_safe = True
 
     def __init__(self):
         super().__init__()
         self.seconds: list[float] = []
+        self.training_seconds: list[float] = []
         self._started = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._started = time.perf_counter()
 
+    def on_test_begin(self, logs=None):
+        if len(self.training_seconds) == len(self.seconds):  # the epoch's first validation only
+            self.training_seconds.append(round(time.perf_counter() - self._started, 4))
+
     def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(round(time.perf_counter() - self._started, 4))
+        elapsed = round(time.perf_counter() - self._started, 4)
+        if len(self.training_seconds) == len(self.seconds):
+            self.training_seconds.append(elapsed)
+        self.seconds.append(elapsed)
 
 
 class BestWeights(keras.callbacks.EarlyStopping):

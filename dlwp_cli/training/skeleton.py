@@ -56,7 +56,8 @@ def train_and_score(mode, ctx: Context, data: Prepared, label: str = "", split=N
         trainee = mode.build(ctx, data)
     started = time.perf_counter()
     history = trainee.fit(train_ds, val_ds, int(cfg.epochs), steps, callbacks)
-    timings = {"train_s": time.perf_counter() - started, "epoch_s": timer.seconds}
+    timings = {"train_s": time.perf_counter() - started, "epoch_s": timer.seconds,
+               "epoch_train_s": timer.training_seconds}
     metrics = training_summary(history, steps, train_idx, val_idx, data.n_val)
     if hasattr(trainee, "report"):
         metrics.update(trainee.report())
