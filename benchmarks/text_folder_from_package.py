@@ -1,12 +1,21 @@
 """A folder of text files from data shipped inside a package, then (with --train) `dlwp run task=text_folder`.
 
-Writes the fortune cookies of two topics of Debian's ``fortunes`` package (the fortune-mod data files; BSD
-licence) as ``OUT_DIR/<topic>/<i>.txt``, one fortune per file: by default ``computers`` (1,051 fortunes) and
-``politics`` (703). Get the package's files without installing it:
+Two sources, told apart by the folder given:
+
+- Debian's ``fortunes`` package (the fortune-mod data files; BSD licence): the fortune cookies of two topics as
+  ``OUT_DIR/<topic>/<i>.txt``, one fortune per file; by default ``computers`` (1,051) and ``politics`` (703).
+- Debian's ``wordnet-base`` package (Princeton WordNet 3.0; WordNet licence): the glosses (definitions, with
+  their example phrases) of the noun synsets of two lexicographer files, one gloss per file; for example
+  ``--topics noun.animal noun.food`` (7,509 and 2,573 glosses).
+
+Get a package's files without installing it:
 
     apt-get download fortunes && dpkg-deb -x fortunes_*.deb /tmp/fortunes_deb
     python benchmarks/text_folder_from_package.py /tmp/fortunes_deb/usr/share/games/fortunes /tmp/fortune_topics
     python benchmarks/text_folder_from_package.py SRC OUT --train -- seed=2
+    apt-get download wordnet-base && dpkg-deb -x wordnet-base_*.deb /tmp/wordnet_deb
+    python benchmarks/text_folder_from_package.py /tmp/wordnet_deb/usr/share/wordnet /tmp/wordnet_topics \
+        --topics noun.animal noun.food --train
 
 With ``--train`` it then runs ``dlwp run task=text_folder task.path=OUT_DIR`` with the task's defaults plus the
 overrides given after ``--``, and prints the test accuracy next to the majority baseline, the epochs trained and
@@ -40,12 +49,36 @@ def fortunes(path: Path) -> list[str]:
     return [entry for entry in entries if entry]
 
 
+# WordNet 3.0's noun lexicographer files, by number (the lex_filenum field of data.noun)
+NOUN_FILES = ("Tops", "act", "animal", "artifact", "attribute", "body", "cognition", "communication", "event",
+              "feeling", "food", "group", "location", "motive", "object", "person", "phenomenon", "plant",
+              "possession", "process", "quantity", "relation", "shape", "state", "substance", "time")
+WORDNET_NOUNS = {f"noun.{name}": number for number, name in enumerate(NOUN_FILES, start=3)}
+
+
+def wordnet_glosses(source: Path, topic: str) -> list[str]:
+    """The glosses of the noun synsets of one lexicographer file (``noun.animal``) in WordNet's ``data.noun``."""
+    if topic not in WORDNET_NOUNS:
+        raise SystemExit(f"'{topic}' is no WordNet noun file; choose from {', '.join(WORDNET_NOUNS)}.")
+    number = f"{WORDNET_NOUNS[topic]:02d}"
+    glosses = []
+    for line in (source / "data.noun").read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith(" ") or " | " not in line:
+            continue  # the licence header
+        fields = line.split(" ", 2)
+        if len(fields) == 3 and fields[1] == number:
+            glosses.append(line.split(" | ", 1)[1].strip())
+    return [gloss for gloss in glosses if gloss]
+
+
 def write_folder(source: Path, out_dir: Path, topics: tuple[str, ...] = TOPICS) -> dict[str, int]:
-    """``out_dir/<topic>/<i>.txt`` for every fortune of each topic; returns the number of files per topic."""
-    missing = [t for t in topics if not (source / t).is_file()]
+    """``out_dir/<topic>/<i>.txt`` for every fortune (or WordNet gloss) of each topic; returns the number of files
+    per topic."""
+    wordnet = (source / "data.noun").is_file()
+    missing = [] if wordnet else [t for t in topics if not (source / t).is_file()]
     if missing:
         raise SystemExit(f"{source} lacks the fortune file(s) {', '.join(missing)}: give the fortunes package's "
-                         "usr/share/games/fortunes folder.")
+                         "usr/share/games/fortunes folder (or wordnet-base's usr/share/wordnet).")
     strays = sorted(p.name for p in out_dir.iterdir() if p.name not in topics) if out_dir.is_dir() else []
     if strays:
         raise SystemExit(f"{out_dir} already holds {', '.join(strays[:5])}: give an empty or new folder.")
@@ -53,7 +86,7 @@ def write_folder(source: Path, out_dir: Path, topics: tuple[str, ...] = TOPICS) 
     for topic in topics:
         folder = out_dir / topic
         folder.mkdir(parents=True, exist_ok=True)
-        found = fortunes(source / topic)
+        found = wordnet_glosses(source, topic) if wordnet else fortunes(source / topic)
         for i, entry in enumerate(found):
             (folder / f"{i:05d}.txt").write_text(entry + "\n", encoding="utf-8")
         counts[topic] = len(found)
@@ -76,12 +109,13 @@ def train(out_dir: Path, run_dir: Path, overrides: list[str]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", type=Path, help="the fortunes package's usr/share/games/fortunes folder")
+    parser.add_argument("source", type=Path, help="the fortunes package's usr/share/games/fortunes folder, or "
+                                                   "wordnet-base's usr/share/wordnet")
     parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--topics", nargs="+", default=list(TOPICS), help="fortune files to use as classes")
+    parser.add_argument("--topics", nargs="+", default=list(TOPICS), help="fortune files (or WordNet noun files such as noun.animal) to use as classes")
     parser.add_argument("--train", action="store_true", help="then train task=text_folder on the folder")
     parser.add_argument("overrides", nargs="*", help="dlwp overrides for --train (after --)")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     counts = write_folder(args.source, args.out_dir, tuple(args.topics))
     print(f"wrote {sum(counts.values())} files: {counts}")
     if args.train:
