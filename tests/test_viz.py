@@ -95,6 +95,17 @@ def test_filter_patterns_of_the_last_conv_layer_and_a_chosen_one(runs):
     assert png(run / "viz" / "filters" / "filters_for_layer_conv2d.png").shape == (6 * 22 + 5 * 5,) * 2  # 32
 
 
+def test_every_kind_on_a_mixed_precision_run(tmp_path):
+    """A run trained with precision=mixed_bfloat16 computes in bfloat16: every picture still comes out."""
+    run = tmp_path / "bf16"
+    assert main(["run", "task=mnist", "model=convnet", "augmentation=book", "debug=smoke", "output.console=false",
+                 "precision=mixed_bfloat16", f"hydra.run.dir={run}"]) == 0
+    for kind in ("activations", "filters", "gradcam", "augmentation"):
+        assert main(["viz", kind, str(run)]) == 0, kind
+        pictures = sorted((run / "viz" / kind).glob("*.png"))
+        assert pictures and all(png(p).std() > 0 for p in pictures), kind
+
+
 def test_gradcam_on_the_first_test_image_and_on_a_file(runs, tmp_path, capsys):
     run = runs["augmented"]
     assert main(["viz", "gradcam", str(run)]) == 0

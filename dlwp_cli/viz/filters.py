@@ -59,7 +59,7 @@ def grow_patterns(extract, start: np.ndarray, filters: np.ndarray, iterations: i
     def step(images, mask):
         with tf.GradientTape() as tape:
             tape.watch(images)
-            activation = extract(images)
+            activation = tf.cast(extract(images), "float32")  # a mixed-precision model gives bfloat16 or float16
             if activation.shape[1] > 2 * BORDER and activation.shape[2] > 2 * BORDER:
                 activation = activation[:, BORDER:-BORDER, BORDER:-BORDER, :]
             loss = tf.reduce_sum(tf.reduce_mean(activation * mask, axis=(1, 2)))
