@@ -149,7 +149,7 @@ def _result_line(metrics: dict) -> str:
     values.update({f"cv.{k}": v for k, v in metrics.get("cv", {}).get("mean", {}).items()})
     parts = [f"{k}={v:.4g}" for k, v in values.items() if isinstance(v, (int, float))]
     for check in metrics.get("targets") or []:
-        mark = {True: "in band", False: "out of band", None: "no band"}[check.get("in_band")]
+        mark = check.get("comparison") or {True: "in band", False: "out of band", None: "no band"}[check.get("in_band")]
         parts.append(f"{check.get('metric')}: book {check.get('book')}, measured {check.get('measured')} ({mark})")
     return ", ".join(parts) or "no test metrics"
 

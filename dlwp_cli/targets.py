@@ -28,17 +28,22 @@ def lookup(metrics: dict, path: str) -> float | None:
 
 
 SYNTHETIC = "n/a (synthetic)"
+RANDOM_WEIGHTS = "n/a (random weights)"
 
 
-def check(target: dict, metrics: dict, synthetic: bool = False) -> dict:
+def check(target: dict, metrics: dict, synthetic: bool = False, random_weights: bool = False) -> dict:
     """``target`` plus the measured value, the delta to the book, and whether it is inside the band. A run on
     synthetic data (``source=synthetic``, smoke runs) is never compared: its ``in_band`` is None and its
-    ``comparison`` says so."""
+    ``comparison`` says so. Nor is a target marked ``pretrained`` (a score the book reached with pretrained
+    weights) in a run whose model started from random weights (``model.weights=null``)."""
     measured = lookup(metrics, target["metric"])
     band = target.get("band")
     result = dict(target, measured=measured, delta=None, in_band=None)
     if synthetic:
         result["comparison"] = SYNTHETIC
+        return result
+    if random_weights and target.get("pretrained"):
+        result["comparison"] = RANDOM_WEIGHTS
         return result
     if measured is not None:
         if target.get("book") is not None:

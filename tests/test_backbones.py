@@ -202,3 +202,24 @@ def test_feature_extraction_and_finetune_runs_through_the_cli(tmp_path):
     reloaded = json.loads(out.stdout.strip().splitlines()[-1])
     for run, metrics in zip(runs, (features, finetune)):
         np.testing.assert_allclose(reloaded[run], metrics["predictions"]["probability"], atol=1e-5)
+
+
+def test_a_random_weights_run_compares_structure_but_not_the_books_pretrained_scores(tmp_path):
+    """model.weights=null on real images: targets marked ``pretrained`` read "n/a (random weights)", the others
+    (here a parameter count) are still compared."""
+    from dlwp_cli import pipeline
+    from image_folders import two_class_folder
+
+    two_class_folder(tmp_path / "data" / "train", per_class=8)
+    two_class_folder(tmp_path / "data" / "test", per_class=4, seed=5)
+    targets = ("targets=[{metric:test.accuracy,book:0.975,band:[0.965,0.985],pretrained:true},"
+               "{metric:parameters_by_model.base,book:14714688,band:[14714688,14714688]}]")
+    cfg = compose_validated(["task=image_folder", f"task.path={tmp_path / 'data'}", "task.image_size=[32,32]",
+                             "model=backbone", "model.weights=null", "trainer=feature_extraction", "epochs=1",
+                             "augmentation=none", "output.console=false", "output.plots=false",
+                             "output.tensorboard=false", targets])
+    pipeline.run(cfg, tmp_path / "run", choices={})
+    scored, counted = json.loads((tmp_path / "run" / "metrics.json").read_text())["targets"]
+    assert scored["comparison"] == "n/a (random weights)" and scored["in_band"] is None
+    assert scored["measured"] is not None and scored["delta"] is None
+    assert "comparison" not in counted and counted["in_band"] is True

@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from dlwp_cli import pipeline
 from dlwp_cli.commands.predict import predict_command
@@ -16,27 +15,8 @@ from dlwp_cli.errors import ConfigError
 from dlwp_tasks.datasets import images
 from dlwp_tasks.datasets.cats_vs_dogs import load_cats_vs_dogs, subset_files
 from dlwp_tasks.errors import DataError
+from image_folders import save, two_class_folder
 from shared_data import SHARED_DATASETS, shared_file
-
-
-def save(path, pixels, mode=None, fmt=None):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pixels, mode).save(path, fmt)
-
-
-def two_class_folder(root, per_class=12, size=(20, 24), seed=0):
-    """Dark squares and bright squares, as RGB, RGBA and grayscale files of other sizes than the target."""
-    rng = np.random.default_rng(seed)
-    for name, level in (("bright", 210), ("dark", 40)):
-        for i in range(per_class):
-            pixels = np.clip(rng.normal(level, 20, (*size, 3)), 0, 255).astype("uint8")
-            if i % 3 == 1:
-                save(root / name / f"{i}.png", np.dstack([pixels, np.full(size, 255, "uint8")]), "RGBA")
-            elif i % 3 == 2:
-                save(root / name / f"{i}.png", pixels[..., 0], "L")
-            else:
-                save(root / name / f"{i}.jpg", pixels)
-    return root
 
 
 def test_classes_come_from_sorted_folders_and_every_mode_is_converted(tmp_path):

@@ -283,7 +283,8 @@ def rows(runs) -> list[dict]:
                     "book": "" if check.get("book") is None else f"{check['book']:.4g}",
                     "measured": "" if check.get("measured") is None else f"{check['measured']:.4g}",
                     "delta": "" if check.get("delta") is None or run.synthetic else f"{check['delta']:+.4g}",
-                    "in band": SYNTHETIC if run.synthetic else {True: "yes", False: "no"}.get(check.get("in_band"), ""),
+                    "in band": SYNTHETIC if run.synthetic else (check.get("comparison")
+                                                                 or {True: "yes", False: "no"}.get(check.get("in_band"), "")),
                 })
             elif run.synthetic:
                 row["in band"] = SYNTHETIC

@@ -87,6 +87,8 @@ class TargetSpec:
     ref: str = ""
     # Where the book's statement is known not to reproduce here: {seeds, values, reason}; the band stays the book's.
     deviation: Optional[dict[str, Any]] = None
+    # A score the book reached with pretrained weights: not compared when the run starts from random ones.
+    pretrained: bool = False
 
 
 @dataclass
