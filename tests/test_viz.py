@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import shutil
 import subprocess
@@ -93,6 +95,28 @@ def test_filter_patterns_of_the_last_conv_layer_and_a_chosen_one(runs):
     assert main(["viz", "filters", str(run), "--layer", "conv2d"]) == 0
     assert [p.name for p in (run / "viz" / "filters").iterdir()] == ["filters_for_layer_conv2d.png"]
     assert png(run / "viz" / "filters" / "filters_for_layer_conv2d.png").shape == (6 * 22 + 5 * 5,) * 2  # 32
+
+
+def test_filter_patterns_outgrow_their_start_noise_and_excite_their_filter(runs):
+    """Gradient ascent moves each pattern far past its start noise and raises its own filter's mean activation;
+    a step not scaled to the model's input range would leave the noise as it was."""
+    from dlwp_cli.viz import filters
+    from dlwp_cli.viz.subject import run_subject
+
+    subject = run_subject(str(runs["plain"]), None)
+    assert subject.input_span() == pytest.approx(1.0)  # this convnet takes pixels scaled to [0, 1]
+    raw_pixels = dataclasses.replace(subject, prepare=lambda pixels: pixels)  # as a model with its own Rescaling
+    assert filters.step_size(raw_pixels) == pytest.approx(filters.step_size(subject) * 255)
+    found = filters.choose_layer(subject.model, None)
+    extract = filters._extractor(subject.model, found)
+    start = subject.start_image(np.random.default_rng(0), 4)
+    with filters.before_activation(found.layer):  # the layer's own ReLU is left out, as the render does
+        grown = filters.grow_patterns(extract, start, np.arange(4), learning_rate=filters.step_size(subject))
+        before, after = (np.asarray(extract(x), "float64").mean(axis=(1, 2))[np.arange(4), np.arange(4)]
+                         for x in (start, grown))
+    assert found.layer.activation.__name__ == "relu"  # put back afterwards
+    assert np.abs(grown - start).mean() > 3 * start.std()
+    assert np.all(after > before + 1.0), (before, after)
 
 
 def test_every_kind_on_a_mixed_precision_run(tmp_path):

@@ -4,6 +4,7 @@ from noise (listings 9.12-9.19), the first 64 filters in one grid."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -15,7 +16,8 @@ from dlwp_cli.viz.subject import Subject
 
 MAX_FILTERS = 64
 ITERATIONS = 30        # listing 9.17
-LEARNING_RATE = 10.0
+LEARNING_RATE = 10.0   # listing 9.17, for the book's Xception, whose inputs span BOOK_SPAN from black to white
+BOOK_SPAN = 2.0        # inputs from -1 to 1; a model taking raw 0..255 pixels gets a step 255 / 2 times larger
 MARGIN = 5             # listing 9.19
 BORDER = 2             # activations this close to the edge are left out of the loss (listing 9.15)
 CHUNK = 16             # filters grown together, one image each
@@ -74,6 +76,30 @@ def grow_patterns(extract, start: np.ndarray, filters: np.ndarray, iterations: i
     return images.numpy()
 
 
+@contextmanager
+def before_activation(layer):
+    """While inside, ``layer`` (a Conv2D(..., activation="relu")) outputs its values before the activation: the
+    book's Xception layers have none of their own, and ascent on a ReLU output stalls where a filter is silent
+    (zero gradient)."""
+    import keras
+
+    activation = getattr(layer, "activation", None)
+    if activation is None or activation is keras.activations.linear:
+        yield
+        return
+    layer.activation = keras.activations.linear
+    try:
+        yield
+    finally:
+        layer.activation = activation
+
+
+def step_size(subject: Subject) -> float:
+    """The book's gradient-ascent step, scaled to the model's input range (listing 9.17's 10 is for inputs from
+    -1 to 1: too small to move raw 0..255 pixels past their start noise)."""
+    return LEARNING_RATE * subject.input_span() / BOOK_SPAN
+
+
 def deprocess(image: np.ndarray) -> np.ndarray:
     """Listing 9.18: normalised to the book's grey scale, with an eighth of each side cropped (25 of 200 px)."""
     pixels = book_normalised(image)
@@ -87,10 +113,12 @@ def render(subject: Subject, layer: Found, seed: int = 0) -> Rendered:
     extract = _extractor(subject.model, layer)
     rng = np.random.default_rng(seed)
     tiles = []
-    for first in range(0, count, CHUNK):
-        filters = np.arange(first, min(first + CHUNK, count))
-        grown = grow_patterns(extract, subject.start_image(rng, len(filters)), filters)
-        tiles += [deprocess(image) for image in grown]
+    with before_activation(layer.layer):
+        for first in range(0, count, CHUNK):
+            filters = np.arange(first, min(first + CHUNK, count))
+            grown = grow_patterns(extract, subject.start_image(rng, len(filters)), filters,
+                                  learning_rate=step_size(subject))
+            tiles += [deprocess(image) for image in grown]
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", layer.name)
     picture = grid(tiles, square_columns(count), gap=MARGIN)
     return Rendered(pictures={f"filters_for_layer_{name}.png": picture},

@@ -60,6 +60,14 @@ class Subject:
             return self.noise_start(rng, shape)
         return self.prepare(rng.uniform(0.4, 0.6, size=shape) * 255.0)
 
+    def input_span(self) -> float:
+        """Model-input units between a black and a white pixel (mean over channels): 255 for a model that takes
+        raw pixels, 2 for one whose inputs run from -1 to 1."""
+        height, width, channels = self.image_shape
+        shape = (1, height or 200, width or 200, channels)
+        black, white = (self.prepare(np.full(shape, value, dtype="float32")) for value in (0.0, 255.0))
+        return float(np.mean(np.abs(np.asarray(white, "float64") - np.asarray(black, "float64"))))
+
     def picture(self, path: str | None) -> Picture:
         """The image file at ``path`` read at the model's input size and channels (or the default image)."""
         height, width, channels = self.image_shape
