@@ -26,6 +26,7 @@ import sys
 import tempfile
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -249,4 +250,4 @@ def test_use_lines(metrics: dict) -> list[str]:
 
 def error(err: DlwpError | str) -> None:
     title = err.title if isinstance(err, DlwpError) else "error"
-    errors.print(f"[bold red]dlwp {title}:[/] {err}", soft_wrap=True)
+    errors.print(f"[bold red]dlwp {title}:[/] {escape(str(err))}", soft_wrap=True)  # messages quote user text

@@ -261,6 +261,8 @@ def _exit_value(function, *args):
 
 
 def _exit(command, *args) -> int:
+    """Run a verb: its exit status; 2 after printing a DlwpError (bad input), 130 when interrupted, and 1 after
+    any other error, printed as one line with its traceback saved to a file (``DLWP_TRACEBACK=1`` raises it)."""
     from dlwp_cli.errors import DlwpError
 
     try:
@@ -272,6 +274,35 @@ def _exit(command, *args) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        raise
+    except Exception as err:  # a bug, not bad input: one line here, the traceback in a file
+        import os
+
+        if os.environ.get("DLWP_TRACEBACK"):
+            raise
+        _report_crash(command.__module__.rpartition(".")[2], err)  # dlwp_cli.commands.VERB
+        return 1
+
+
+def _report_crash(verb: str, err: Exception) -> None:
+    """Print ``dlwp VERB failed: Type: message`` and where the full traceback was saved."""
+    import os
+    import tempfile
+    import time
+    import traceback
+    from pathlib import Path
+
+    from dlwp_cli.console import error
+
+    log = Path(tempfile.gettempdir()) / f"dlwp-{verb}-error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    try:
+        log.write_text(traceback.format_exc())
+        where = f"full traceback in {log}"
+    except OSError:
+        where = "set DLWP_TRACEBACK=1 to see the traceback"
+    error(f"{verb} failed: {type(err).__name__}: {err} ({where}). This is a bug in dlwp, not in your input: "
+          "please report it with that file.")
 
 
 SIGPIPE_STATUS = 141  # what a shell reports for a command whose reader went away (128 + SIGPIPE)

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from dlwp_cli import console
 
 DLWP = shutil.which("dlwp") or str(Path(sys.executable).parent / "dlwp")
@@ -106,3 +108,35 @@ def test_a_sweep_ends_with_how_many_jobs_failed(tmp_path):
     assert not NOISE.search(result.stdout + result.stderr)
     assert (tmp_path / "sweep" / "0_digits-dense" / "dlwp.log").read_text().strip()
     assert "failed:" in (tmp_path / "sweep" / "1_mnist-dense" / "dlwp.log").read_text()
+
+
+def test_an_unexpected_error_in_a_verb_is_one_line_with_its_traceback_in_a_file(monkeypatch, tmp_path, capsys):
+    from dlwp_cli.commands import viz
+    from dlwp_cli.main import main
+
+    def viz_command(*args):
+        raise TypeError("Input 'y' of 'Mul' Op has type float32 that does not match type bfloat16 of argument 'x'.")
+
+    viz_command.__module__ = viz.__name__
+    monkeypatch.setattr(viz, "viz_command", viz_command)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.delenv("DLWP_TRACEBACK", raising=False)
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    assert main(["viz", "filters", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "viz failed: TypeError: Input 'y' of 'Mul' Op has type float32" in err
+    saved = list(tmp_path.glob("dlwp-viz-error-*.log"))
+    assert len(saved) == 1 and str(saved[0]) in err.replace("\n", "")
+    assert "Traceback (most recent call last)" in saved[0].read_text() and "def viz_command" not in err
+    monkeypatch.setenv("DLWP_TRACEBACK", "1")
+    with pytest.raises(TypeError):
+        main(["viz", "filters", str(tmp_path)])
+
+
+def test_error_messages_keep_bracketed_text(capsys):
+    from dlwp_tasks.errors import DataError
+
+    console.error(DataError("the target tokens [start] and [end] are missing; [/] and [/bold] too"))
+    assert "[start] and [end] are missing; [/] and [/bold] too" in capsys.readouterr().err
