@@ -8,11 +8,17 @@ test MAE, and the wall time. Every figure is synthetic: never compared with the 
     python benchmarks/jena_all.py /tmp/jena                         # the book's epochs, 50-epoch ones capped at 10
     python benchmarks/jena_all.py /tmp/jena --max-epochs 50         # the book's epochs throughout
     python benchmarks/jena_all.py /tmp/jena --only lstm dense -- seed=1
+    python benchmarks/jena_all.py /tmp/jena --runs-dir outputs/jena     # keep the run folders; rerun to continue
+
+With ``--runs-dir DIR`` each experiment's run folder is kept as DIR/jena_<variant>: a completed one is read again
+instead of rerun, and one cut short (a stopped machine) continues from its last finished epoch with
+``dlwp run resume=``. Its wall time is then this call's share only.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -38,18 +44,31 @@ def ensure_file(data_dir: Path, rows: int | None) -> Path:
     return path
 
 
-def run_one(variant: str, data_dir: Path, epochs: int | None, overrides: list[str]) -> dict:
-    """One experiment in a fresh process: its metrics.json figures and wall time."""
-    with tempfile.TemporaryDirectory() as run_dir:
-        command = [sys.executable, "-m", "dlwp_cli.main", "run", f"experiment=ch10/jena_{variant}",
-                   f"data_dir={data_dir}", "download=false", "output.console=false", f"hydra.run.dir={run_dir}",
-                   *([f"epochs={epochs}"] if epochs else []), *overrides]
-        started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True)
-        wall = time.perf_counter() - started
-        if done.returncode != 0:
-            return {"variant": variant, "error": (done.stderr.strip().splitlines() or ["?"])[-1], "wall_s": wall}
-        metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+def run_one(variant: str, data_dir: Path, epochs: int | None, overrides: list[str],
+            runs_dir: Path | None = None) -> dict:
+    """One experiment in a fresh process (in ``runs_dir``: read again when completed, resumed when cut short): its
+    metrics.json figures and wall time."""
+    with contextlib.ExitStack() as stack:
+        run_dir = (runs_dir / f"jena_{variant}" if runs_dir else
+                   Path(stack.enter_context(tempfile.TemporaryDirectory())))
+        status = _status(run_dir)
+        if status == "completed":
+            command, wall = None, None
+        elif status is not None:
+            command = [sys.executable, "-m", "dlwp_cli.main", "run", f"resume={run_dir}", "output.console=false"]
+        else:
+            command = [sys.executable, "-m", "dlwp_cli.main", "run", f"experiment=ch10/jena_{variant}",
+                       f"data_dir={data_dir}", "download=false", "output.console=false", f"hydra.run.dir={run_dir}",
+                       *([f"epochs={epochs}"] if epochs else []), *overrides]
+        if command:
+            started = time.perf_counter()
+            done = subprocess.run(command, capture_output=True, text=True)
+            wall = time.perf_counter() - started
+            if done.returncode != 0:
+                return {"variant": variant, "error": (done.stderr.strip().splitlines() or ["?"])[-1], "wall_s": wall}
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+    if wall is None:
+        wall = metrics["timings"]["total_s"]
     history = metrics.get("history") or {}
     naive = (metrics.get("baselines") or {}).get("naive") or {}
     return {"variant": variant, "epochs": len(history.get("loss", [])),
@@ -57,6 +76,14 @@ def run_one(variant: str, data_dir: Path, epochs: int | None, overrides: list[st
             "test_mae": metrics.get("test", {}).get("mae"), "naive_val": naive.get("validation"),
             "naive_test": naive.get("test"), "parameters": metrics.get("parameters"),
             "source": metrics["data"]["source"], "epoch_s": metrics["timings"].get("epoch_s") or [], "wall_s": wall}
+
+
+def _status(run_dir: Path) -> str | None:
+    """The run folder's metrics.json status, or None when there is no run there yet."""
+    try:
+        return json.loads((run_dir / "metrics.json").read_text()).get("status")
+    except (OSError, ValueError):
+        return None
 
 
 def table(results: list[dict]) -> str:
@@ -82,6 +109,7 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=10,
                         help="cap on every experiment's epochs (default 10: the 50-epoch experiments run 10)")
     parser.add_argument("--only", nargs="+", choices=EXPERIMENTS, metavar="VARIANT", help="these experiments only")
+    parser.add_argument("--runs-dir", type=Path, help="keep each run folder here (rerun to continue a cut-short one)")
     parser.add_argument("overrides", nargs="*", help="after --: overrides for every run (seed=1, precision=auto)")
     args = parser.parse_args()
     data_dir = Path(args.data_dir).resolve()
@@ -89,7 +117,8 @@ def main() -> None:
     results = []
     for variant in args.only or EXPERIMENTS:
         epochs = min(BOOK_EPOCHS.get(variant, 10), args.max_epochs)
-        results.append(run_one(variant, data_dir, epochs, list(args.overrides)))
+        results.append(run_one(variant, data_dir, epochs, list(args.overrides),
+                               args.runs_dir.resolve() if args.runs_dir else None))
         print(f"  ch10/jena_{variant}: {results[-1]}", flush=True)
     print("\nsynthetic data (dlwp data synth-jena): never compared with the book's figures\n")
     print(table(results))

@@ -11,6 +11,10 @@ and the validation accuracy after the 2 × steps steps, with its difference from
 
     python benchmarks/sequence_settings.py --data-dir ../shared/datasets --steps 200
     python benchmarks/sequence_settings.py --models imdb_transformer --settings reference bf16 --rounds 2
+    python benchmarks/sequence_settings.py --models translation_gru --results gru.jsonl   # rerun: skips done runs
+
+``--results FILE`` appends each finished run to FILE (one JSON line) and reuses the runs already there with the same
+model, setting, round, steps and seed, so a table cut short by a stopped machine continues where it stopped.
 """
 
 from __future__ import annotations
@@ -61,6 +65,14 @@ def run(experiment: str, data_dir: str, steps: int, seed: int, overrides: tuple[
             "performance": metrics.get("performance"), "process_s": round(time.perf_counter() - started, 1)}
 
 
+def finished_runs(path: Path | None) -> dict[tuple, dict]:
+    """The runs recorded in a ``--results`` file, by (model, setting, round, steps, seed)."""
+    if path is None or not path.is_file():
+        return {}
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {tuple(entry["key"]): entry["run"] for entry in lines}
+
+
 def summarise(runs: dict[str, list[dict]]) -> dict:
     """Per setting: median ms/step, speed-up over the reference, mean validation accuracy and its difference in
     points from the float32 settings' mean."""
@@ -83,16 +95,24 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="training batches per epoch (2 epochs per run)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--results", type=Path, help="JSON-lines file of finished runs: appended, and reused")
     args = parser.parse_args()
     if args.steps < 1 or args.rounds < 1:
         parser.error("--steps and --rounds must be at least 1")
     data_dir = str(Path(args.data_dir).resolve())
+    done = finished_runs(args.results)
     summary = {}
     for model in args.models:
         runs: dict[str, list[dict]] = {name: [] for name in args.settings}
         for i in range(args.rounds):
             for name in args.settings:
-                runs[name].append(run(MODELS[model], data_dir, args.steps, args.seed, SETTINGS[name]))
+                key = (model, name, i + 1, args.steps, args.seed)
+                if key not in done:
+                    done[key] = run(MODELS[model], data_dir, args.steps, args.seed, SETTINGS[name])
+                    if args.results:
+                        with args.results.open("a") as out:
+                            out.write(json.dumps({"key": list(key), "run": done[key]}) + "\n")
+                runs[name].append(done[key])
                 print(f"  {model} round {i + 1} {name}: {runs[name][-1]}", flush=True)
         summary[model] = summarise(runs)
         for name, row in summary[model].items():
