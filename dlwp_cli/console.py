@@ -148,6 +148,14 @@ def native_log_filtered():
                 sys.stderr.flush()
 
 
+def start_tensorflow_quietly() -> None:
+    """For a verb that loads models: TensorFlow imported and its devices found without its C++ start-up lines
+    (``TF_CPP_MIN_LOG_LEVEL`` defaults to 3 for the process; a user's own setting wins)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with native_log_filtered():
+        load_tensorflow()
+
+
 def load_tensorflow() -> None:
     """Import TensorFlow and Keras and find the devices (CUDA reports at the first device query), so that
     their start-up lines happen inside :func:`native_log_filtered`. Logical devices stay unconfigured."""

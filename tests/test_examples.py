@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -120,6 +121,8 @@ def test_predict_answers_one_line_per_row(kit, env, mine):
     result = ok(dlwp(kit, env, "predict", str(mine), ORCHARD, "--top", "2", "--output", str(out)))
     lines = result.stdout.splitlines()
     assert len(lines) == rows
+    noise = re.compile(r"I0000|oneDNN|cudart_stub|cuda_platform|absl::InitializeLog|port\.cc")
+    assert not noise.search(result.stderr), result.stderr  # TensorFlow's C++ start-up lines are filtered out
     for line in lines:
         fields = line.split("\t")
         assert len(fields) == 5

@@ -10,7 +10,6 @@ configs read again (``data_dir=PATH``, ``download=false``), and ``hydra.run.dir=
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -98,11 +97,9 @@ def ensemble_command(argv: list[str]) -> int:
     check_same_task(runs)
     folder = Path(run_dir or f"{DEFAULT_DIR}/{time.strftime('%Y-%m-%d_%H-%M-%S')}")
     _check_own_folder(folder)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from dlwp_cli import console
 
-    with console.native_log_filtered():
-        console.load_tensorflow()
+    console.start_tensorflow_quietly()
     from dlwp_cli.deploy.ensemble_run import build, print_table, write_folder
 
     started = time.perf_counter()

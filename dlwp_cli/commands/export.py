@@ -8,7 +8,6 @@ file size next to the original model's. A repeated export replaces its own earli
 
 from __future__ import annotations
 
-import os
 
 from dlwp_cli.errors import ConfigError
 
@@ -91,11 +90,9 @@ def export_command(argv: list[str]) -> int:
     if run.cfg.task.get("outputs"):
         raise ConfigError(f"The run in '{run.path}' has several outputs ({', '.join(run.cfg.task.outputs)}); dlwp "
                           "export re-evaluates single-output runs.")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from dlwp_cli import console
 
-    with console.native_log_filtered():
-        console.load_tensorflow()
+    console.start_tensorflow_quietly()
     from dlwp_cli.deploy.export_run import EXPORT, export_run
 
     record = export_run(run, fmt)

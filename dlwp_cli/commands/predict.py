@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -168,7 +167,9 @@ def predict_command(run_dir: str, inputs: list[str], output: str | None = None, 
         raise ConfigError(f"The run in '{run}' has several outputs ({', '.join(task['outputs'])}); "
                           "dlwp predict answers for single-output runs.")
     inputs = _checked_inputs(task, list(inputs), list(files or []))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from dlwp_cli import console
+
+    console.start_tensorflow_quietly()
     if task.get("predict_answers"):
         from dlwp_cli.config.plugins import import_target
         from dlwp_cli.loading import load_model

@@ -74,11 +74,9 @@ def _render(kind: str, subject, image: str | None, layer: str | None):
 def viz_command(kind: str, target: str, image: str | None = None, layer: str | None = None,
                 weights: str | None = None, output: str | None = None) -> int:
     is_run = _check_arguments(kind, target, image, weights, output)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from dlwp_cli import console
 
-    with console.native_log_filtered():
-        console.load_tensorflow()
+    console.start_tensorflow_quietly()
     from dlwp_cli.viz.output import write_kind
 
     subject = _subject(kind, target, is_run, weights, output)
