@@ -20,6 +20,8 @@ CASES = {
     "model does not fit": (["task=imdb", "model=convnet"], ["takes image inputs", "Models that fit task 'imdb'"]),
     "group typo": (["optimzer.learning_rate=0.1"], ["Did you mean 'optimizer'"]),
     "bad table": (["task=csv", "task.path=table.csv", "task.label=yy"], ["no column 'yy'", "Did you mean 'y'"]),
+    "unreadable override": (["task=csv", "task.path=run#2.csv", "task.label=y"],
+                            ["task.path=run#2.csv", "quote a value that holds them", "\"task.path='data/run #2.csv'\""]),
 }
 
 SCRIPT = """
@@ -50,3 +52,15 @@ def test_configuration_errors_come_before_tensorflow_and_the_run_folder(tmp_path
         assert "Traceback" not in message
     assert not (tmp_path / "run").exists() and not (tmp_path / "outputs").exists()
     assert report["tensorflow"] is False
+
+
+def test_a_value_starting_with_a_tilde_is_the_home_folder(tmp_path, monkeypatch, capsys):
+    """A shell leaves ``task.path=~/x`` alone (not a variable assignment) and Hydra cannot read a bare ``~``."""
+    from dlwp_cli.main import main
+
+    (tmp_path / "table.csv").write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(30)))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["show", "task=csv", "task.path=~/table.csv", "task.label=y"]) == 0
+    assert "rows: 19 train, 5 validation, 6 test" in capsys.readouterr().out  # the file in HOME was read
+    assert main(["show", "task=csv", "task.path='~/table.csv'", "task.label=y"]) == 0  # quoted: the loader expands it
+    assert "rows: 19 train, 5 validation, 6 test" in capsys.readouterr().out

@@ -209,7 +209,9 @@ def _parse(overrides: list[str]):
     try:
         return OverridesParser.create().parse_overrides(overrides)
     except HydraException as err:
-        raise ConfigError(f"Cannot parse the overrides: {str(err).splitlines()[0]}") from None
+        from dlwp_cli.config.compose import syntax_hint
+
+        raise ConfigError(f"Cannot parse the overrides: {str(err).splitlines()[0]}{syntax_hint(str(err))}") from None
 
 
 def expand_globs(overrides: list[str]) -> list[str]:
@@ -266,6 +268,7 @@ def run_command(args: list[str]) -> int:
         print(run_help())
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ start-up noise
+    parsed.overrides = [catalog.expand_home(o) for o in parsed.overrides]  # resume=~/... too
     if any(o.startswith("resume=") for o in parsed.overrides):
         from dlwp_cli.commands.resume import resume_command
 

@@ -98,10 +98,21 @@ def using_search_path(config_dir: str | os.PathLike | None = None,
         _current = saved
 
 
+HOME_VALUE = re.compile(r"^(\+{0,2}[^=~+][^=]*)=(~[^,'\"\s\[\]{}()]*)$")  # key=~/path: no quote, list or sweep
+
+
+def expand_home(override: str) -> str:
+    """``key=~/path`` with the home folder written out, as a shell does for ``VAR=~/path`` but not for
+    ``task.path=~/path`` (not a variable name); Hydra's override syntax has no place for a bare ``~``."""
+    match = HOME_VALUE.match(override)
+    return f"{match.group(1)}={os.path.expanduser(match.group(2))}" if match else override
+
+
 def configure(config_dir: str | os.PathLike | None, overrides: Iterable[str]) -> list[str]:
     """Set the search path from a command's ``--config-dir`` and any ``hydra.searchpath=...`` override;
-    return the overrides with that override's relative ``file://`` entries made absolute."""
-    overrides = list(overrides)
+    return the overrides with ``~`` values expanded (:func:`expand_home`) and that override's relative
+    ``file://`` entries made absolute."""
+    overrides = [expand_home(o) for o in overrides]
     entries = searchpath_override(overrides)
     set_search_path(config_dir, entries or ())
     if entries is None:

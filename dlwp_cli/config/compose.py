@@ -103,7 +103,16 @@ def translate_hydra_error(err: Exception, overrides: list[str] | tuple[str, ...]
             + ("" if deleted else f" Use '+{key}=...' only to add a new key on purpose.")
         )
     first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
-    return ConfigError(f"Cannot compose the configuration: {first}")
+    return ConfigError(f"Cannot compose the configuration: {first}{syntax_hint(text)}")
+
+
+def syntax_hint(text: str) -> str:
+    """Advice for an override Hydra's grammar cannot read (the text of its error), else ''."""
+    if "LexerNoViableAlt" not in text and "no viable alternative" not in text and "mismatched input" not in text:
+        return ""
+    return (". Hydra reads override values with its own grammar, where characters such as # ~ [ ] { } ( ) , = "
+            "and quotes mean something: quote a value that holds them, inside the shell's quotes, e.g. "
+            "\"task.path='data/run #2.csv'\" (https://hydra.cc/docs/advanced/override_grammar/basic/).")
 
 
 def _search_path_hint() -> str:

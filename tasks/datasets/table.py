@@ -110,7 +110,7 @@ def read_table(path: str | Path, delimiter: str = ",") -> Table:
     Raises DataError naming the file and line for a missing file, a folder, an empty file, bytes
     that are not UTF-8, a bad header or a row with more or fewer fields than the header.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     delimiter = check_delimiter(delimiter, path)
     text = _read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
