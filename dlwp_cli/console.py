@@ -220,15 +220,25 @@ def results(metrics: dict, checks: list[dict]) -> None:
         for column in ("metric", "book", "measured", "delta", "band", "in band"):
             book.add_column(column, justify="left" if column == "metric" else "right")
         for c in checks:
-            measured = "-" if c["measured"] is None else f"{c['measured']:.4g}"
-            delta = "-" if c["delta"] is None else f"{c['delta']:+.4g}"
-            band = f"{c['band'][0]}-{c['band'][1]}" if c.get("band") else "-"
+            measured = "-" if c["measured"] is None else figure(c["measured"])
+            delta = "-" if c["delta"] is None else figure(c["delta"], sign=True)
+            band = "-" if not c.get("band") else (figure(c["band"][0]) if c["band"][0] == c["band"][1] else
+                                                  f"{figure(c['band'][0])}-{figure(c['band'][1])}")
             mark = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[c["in_band"]]
             if c.get("comparison"):  # not compared, e.g. "n/a (synthetic)" for synthetic data
                 mark, delta = f"[dim]{c['comparison']}[/]", "-"
-            figure = "-" if c.get("book") is None else f"{c['book']:.4g}"
-            book.add_row(c["metric"], figure, measured, delta, band, mark)
+            given = "-" if c.get("book") is None else figure(c["book"])
+            book.add_row(c["metric"], given, measured, delta, band, mark)
         console.print(book)
+
+
+def figure(value, sign: bool = False) -> str:
+    """A number for the book table: a whole number written out with thousands separators (parameter and example
+    counts), anything else to 4 significant digits."""
+    value = float(value)
+    if value.is_integer() and abs(value) < 1e15:
+        return f"{int(value):+,}" if sign else f"{int(value):,}"
+    return f"{value:+.4g}" if sign else f"{value:.4g}"
 
 
 def baseline_rows(baselines: dict) -> list[tuple[str, float]]:

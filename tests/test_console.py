@@ -140,3 +140,9 @@ def test_error_messages_keep_bracketed_text(capsys):
 
     console.error(DataError("the target tokens [start] and [end] are missing; [/] and [/bold] too"))
     assert "[start] and [end] are missing; [/] and [/bold] too" in capsys.readouterr().err
+
+
+def test_book_table_figures_write_counts_out():
+    assert console.figure(5817633.0) == "5,817,633" and console.figure(20000) == "20,000"
+    assert console.figure(0, sign=True) == "+0" and console.figure(-0.01084, sign=True) == "-0.01084"
+    assert console.figure(0.8722) == "0.8722" and console.figure(2.5199) == "2.52"
