@@ -111,7 +111,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=EXPERIMENTS, metavar="VARIANT", help="these experiments only")
     parser.add_argument("--runs-dir", type=Path, help="keep each run folder here (rerun to continue a cut-short one)")
     parser.add_argument("overrides", nargs="*", help="after --: overrides for every run (seed=1, precision=auto)")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     data_dir = Path(args.data_dir).resolve()
     ensure_file(data_dir, args.rows)
     results = []
