@@ -3,28 +3,42 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from dlwp_cli import pipeline
 from dlwp_cli.config import catalog
 from dlwp_cli.config.compose import compose, compose_validated
 from dlwp_cli.config.validate import model_class
 
+def experiment_pairs() -> set[tuple[str, str]]:
+    """The (task, model) pairs that experiments choose in their own defaults list (``override /task: ...``)."""
+    pairs = set()
+    for experiment in catalog.options("experiment"):
+        chosen = {}
+        for entry in OmegaConf.load(catalog.find("experiment", experiment)).get("defaults") or []:
+            if OmegaConf.is_dict(entry):
+                chosen.update({key.removeprefix("override /"): value for key, value in entry.items()})
+        if "task" in chosen and "model" in chosen:
+            pairs.add((chosen["task"], chosen["model"]))
+    return pairs
+
+
 def representative_pairs() -> list[tuple[str, str]]:
     """For every task and each input kind it offers, one model that takes that kind (the general models before
     the from-scratch ``naive_*`` ones, which the chapter-2 experiments cover, and the pretrained backbone, which
-the chapter-8 experiments cover)."""
+    the chapter-8 experiments cover), unless an experiment already runs that task with that model."""
     models = sorted(catalog.model_targets().items(),
                     key=lambda item: (item[0].startswith("naive") or item[0] == "backbone", item[0]))
-    pairs = []
+    pairs, covered = [], experiment_pairs()
     for task in catalog.options("task"):
         for kind in compose([f"task={task}"]).task.input_kinds:
             if task == "digits" and kind == "image":
                 continue  # 8x8 images are too small for the convnets' three conv blocks
             fitting = [model for model, target in models if kind in model_class(target).input_kinds]
-            if fitting and (task, fitting[0]) not in pairs:
+            if fitting and (task, fitting[0]) not in pairs and (task, fitting[0]) not in covered:
                 pairs.append((task, fitting[0]))
     return pairs
 
@@ -47,7 +61,14 @@ def smoke(tmp_path, *overrides):
     return cfg, saved
 
 
-@pytest.mark.parametrize("experiment", catalog.options("experiment"))
+# experiments whose debug=smoke run another test makes (and checks in more detail)
+SMOKED_ELSEWHERE = {
+    "ch08/cats_vs_dogs_vgg16_features": "tests/test_backbones.py::test_feature_extraction_and_finetune_runs_through_the_cli",
+    "ch08/cats_vs_dogs_vgg16_finetune": "tests/test_backbones.py::test_feature_extraction_and_finetune_runs_through_the_cli",
+}
+
+
+@pytest.mark.parametrize("experiment", [e for e in catalog.options("experiment") if e not in SMOKED_ELSEWHERE])
 def test_experiment_smoke(tmp_path, experiment):
     cfg, metrics = smoke(tmp_path, f"experiment={experiment}")
     assert metrics["experiment"] == experiment
@@ -72,3 +93,12 @@ def test_task_model_pair_smoke(tmp_path, task, model):
         pytest.skip(f"task={task} reads the user's own file (task.path); tests/test_csv_task.py covers it")
     cfg, metrics = smoke(tmp_path, f"task={task}", f"model={model}")
     assert set(metrics["test"]) >= {"loss", *metric_names(cfg.task.metrics)}
+
+
+def test_experiments_smoked_elsewhere_exist_and_their_test_names_them():
+    for experiment, test in SMOKED_ELSEWHERE.items():
+        assert experiment in catalog.options("experiment")
+        path, name = test.split("::")
+        source = (Path(__file__).parents[1] / path).read_text(encoding="utf-8")
+        body = source[source.index(f"def {name}("):]
+        assert experiment in body.split("\ndef ", 1)[0]
