@@ -3,7 +3,8 @@
 Writes the synthetic file (``dlwp data synth-jena``: 420,551 rows, marked synthetic) into DATA_DIR unless it is
 there, then runs each ``ch10/jena_*`` experiment in a fresh process with ``data_dir=DATA_DIR`` and prints one row
 per experiment: the epochs it trained, its best validation MAE, its test MAE, the naive baseline's validation and
-test MAE, and the wall time. Every figure is synthetic: never compared with the book's.
+test MAE, the median epoch time (robust to an epoch slowed by other jobs) and the wall time. Every figure is
+synthetic: never compared with the book's.
 
     python benchmarks/jena_all.py /tmp/jena                         # the book's epochs, 50-epoch ones capped at 10
     python benchmarks/jena_all.py /tmp/jena --max-epochs 50         # the book's epochs throughout
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,13 +90,13 @@ def _status(run_dir: Path) -> str | None:
 
 def table(results: list[dict]) -> str:
     """The results as a Markdown table."""
-    lines = ["| experiment | params | epochs | best val MAE | test MAE | naive val | naive test | s/epoch | wall |",
+    lines = ["| experiment | params | epochs | best val MAE | test MAE | naive val | naive test | median s/epoch | wall |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if "error" in r:
             lines.append(f"| ch10/jena_{r['variant']} | failed: {r['error']} | | | | | | | {r['wall_s']:.0f} s |")
             continue
-        per_epoch = f"{sum(r['epoch_s']) / len(r['epoch_s']):.0f}" if r["epoch_s"] else "-"
+        per_epoch = f"{statistics.median(r['epoch_s']):.0f}" if r["epoch_s"] else "-"
         cells = [f"ch10/jena_{r['variant']}", f"{r['parameters']:,}" if r["parameters"] else "-", str(r["epochs"]),
                  f"{r['best_val_mae']:.3f}", "-" if r["test_mae"] is None else f"{r['test_mae']:.3f}",
                  f"{r['naive_val']:.3f}", f"{r['naive_test']:.3f}", per_epoch, f"{r['wall_s']:.0f} s"]
