@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from omegaconf import DictConfig, OmegaConf
@@ -12,6 +11,7 @@ from dlwp_cli import pipeline
 from dlwp_cli.config import catalog
 from dlwp_cli.config.compose import compose, compose_validated
 from dlwp_cli.config.validate import model_class
+
 
 def experiment_pairs() -> set[tuple[str, str]]:
     """The (task, model) pairs that experiments choose in their own defaults list (``override /task: ...``)."""
@@ -61,14 +61,7 @@ def smoke(tmp_path, *overrides):
     return cfg, saved
 
 
-# experiments whose debug=smoke run another test makes (and checks in more detail)
-SMOKED_ELSEWHERE = {
-    "ch08/cats_vs_dogs_vgg16_features": "tests/test_backbones.py::test_feature_extraction_and_finetune_runs_through_the_cli",
-    "ch08/cats_vs_dogs_vgg16_finetune": "tests/test_backbones.py::test_feature_extraction_and_finetune_runs_through_the_cli",
-}
-
-
-@pytest.mark.parametrize("experiment", [e for e in catalog.options("experiment") if e not in SMOKED_ELSEWHERE])
+@pytest.mark.parametrize("experiment", catalog.options("experiment"))
 def test_experiment_smoke(tmp_path, experiment):
     cfg, metrics = smoke(tmp_path, f"experiment={experiment}")
     assert metrics["experiment"] == experiment
@@ -93,12 +86,3 @@ def test_task_model_pair_smoke(tmp_path, task, model):
         pytest.skip(f"task={task} reads the user's own file (task.path); tests/test_csv_task.py covers it")
     cfg, metrics = smoke(tmp_path, f"task={task}", f"model={model}")
     assert set(metrics["test"]) >= {"loss", *metric_names(cfg.task.metrics)}
-
-
-def test_experiments_smoked_elsewhere_exist_and_their_test_names_them():
-    for experiment, test in SMOKED_ELSEWHERE.items():
-        assert experiment in catalog.options("experiment")
-        path, name = test.split("::")
-        source = (Path(__file__).parents[1] / path).read_text(encoding="utf-8")
-        body = source[source.index(f"def {name}("):]
-        assert experiment in body.split("\ndef ", 1)[0]
