@@ -207,6 +207,18 @@ def results(metrics: dict, checks: list[dict]) -> None:
             table.add_row(f"{section}.{key}", f"{value:.4f}")
     for label, value in baseline_rows(metrics.get("baselines", {})):
         table.add_row(label, f"{value:.4f}")
+    if not metrics.get("test") and not metrics.get("cv"):  # nothing scored (a generative run): the last epoch
+        for key, curve in (metrics.get("history") or {}).items():
+            if curve:
+                table.add_row(f"last epoch {key}", f"{curve[-1]:.4f}")
+    for name, count in (metrics.get("parameters_by_model") or {}).items():
+        table.add_row(f"parameters ({name})", f"{count:,}")
+    if metrics.get("final_image"):
+        table.add_row("image", metrics["final_image"])
+    if metrics.get("collapse"):
+        verdict = metrics["collapse"]
+        table.add_row("discriminator winning (collapse)",
+                      f"from epoch {verdict['epoch'] - verdict['rule']['epochs'] + 1}" if verdict["detected"] else "no")
     if metrics.get("best_epoch"):
         table.add_row("best_epoch", str(metrics["best_epoch"]))
     if metrics.get("thresholds"):

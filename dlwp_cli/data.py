@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -78,15 +79,17 @@ def takes_raw_pixels(cfg: DictConfig) -> bool:
 
 def prepare_data(cfg: DictConfig, splits):
     """(model-ready data, input kind) for the task, with the run's transforms applied."""
-    trains = trainer_mode(cfg).trains_model
+    mode = trainer_mode(cfg)
+    trains = mode.trains_model
     kind = (choose_input_kind(cfg.task.input_kinds, model_class(cfg.model._target_).input_kinds)
             if trains else cfg.task.input_kinds[0])
-    if splits.y_train is None and not is_dataset(splits.x_train):
+    if splits.y_train is None and not is_dataset(splits.x_train) and getattr(mode, "uses_labels", True):
         raise ConfigError(f"Task '{cfg.task.name}' gave unlabelled data (task.labels=none), which this trainer "
                           "cannot train on: set task.labels=inferred for classes from the folder names.")
     raw_pixels = kind in PIXEL_KINDS and trains and takes_raw_pixels(cfg)
     try:
-        return apply_transforms(prepare(splits, cfg.task, kind, raw_pixels), cfg.transforms, int(cfg.seed)), kind
+        prepared = apply_transforms(prepare(splits, cfg.task, kind, raw_pixels), cfg.transforms, int(cfg.seed))
+        return replace(prepared, vocabulary=splits.vocabulary), kind
     except ValueError as err:
         raise ConfigError(str(err)) from None
 

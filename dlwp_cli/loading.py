@@ -15,7 +15,10 @@ def register_custom_objects() -> None:
     import dlwp_cli.training.custom_step  # noqa: F401
     import dlwp_tasks.layers  # noqa: F401
     import dlwp_tasks.models.backbone_layers  # noqa: F401
+    import dlwp_tasks.models.gan_model  # noqa: F401
+    import dlwp_tasks.models.language_model  # noqa: F401
     import dlwp_tasks.models.transformer_layers  # noqa: F401
+    import dlwp_tasks.models.vae_model  # noqa: F401
     import dlwp_tasks.series_layers  # noqa: F401
     import dlwp_tasks.metrics  # noqa: F401
     from dlwp_tasks.models import dense, tickets

@@ -39,6 +39,9 @@ commands:
   dlwp predict RUN_DIR INPUT... [--file PATH] [--output FILE] [--top K]
         a finished run's answers for new inputs (a CSV of rows for table runs, .npy arrays for array
         tasks), one line per example
+  dlwp generate RUN_DIR [--prompt T --temperature X --length N | --samples N] [--seed S]
+        more output from a finished generative run: text after a prompt (stdout), or N images tiled into
+        RUN_DIR/generated/TIME.png (its path on stdout)
   dlwp viz activations|filters|gradcam|augmentation RUN_DIR [--image PATH] [--layer NAME]
         what a finished run's convnet sees: activation grids, filter patterns, a Grad-CAM heatmap, or the
         image through the run's augmentation; pictures in RUN_DIR/viz/KIND and the run's TensorBoard.
@@ -67,6 +70,7 @@ LAUNCH_USAGE = "dlwp launch --workers N [--port P] [--max-restarts K] -- run [OV
 VIZ_USAGE = ("dlwp viz activations|filters|gradcam|augmentation RUN_DIR [--image PATH] [--layer NAME]\n"
              "                [--weights imagenet|PATH|none] [--output DIR]")
 VIZ_KINDS = ("activations", "filters", "gradcam", "augmentation")
+GENERATE_USAGE = "dlwp generate RUN_DIR [--prompt T --temperature X --length N | --samples N] [--seed S]"
 SYNTH_JENA_USAGE = "dlwp data synth-jena OUT_DIR [--rows N] [--seed S]"
 
 
@@ -157,6 +161,18 @@ def _parser() -> argparse.ArgumentParser:
                          help="a text run: read one text per line of PATH (repeatable)")
     predict.add_argument("--output", "-o", metavar="FILE", help="also write the answers as a CSV")
     predict.add_argument("--top", type=int, default=1, metavar="K", help="the K most likely classes (default 1)")
+    generate = sub.add_parser("generate", prog="dlwp generate", help="more output from a finished generative run",
+                              usage=GENERATE_USAGE,
+                              description="Text from a finished language-model run (the prompt as typed, then the "
+                                          "sampled words), or images from a VAE or GAN run (tiled into "
+                                          "RUN_DIR/generated/TIME.png, whose path is printed).")
+    generate.add_argument("run_dir", metavar="RUN_DIR", help="a finished run folder of a generative model")
+    generate.add_argument("--prompt", metavar="T", help="text runs: the words to continue")
+    generate.add_argument("--temperature", type=float, metavar="X",
+                          help="text runs: sampling temperature above 0 (default 1.0; lower is more predictable)")
+    generate.add_argument("--length", type=int, metavar="N", help="text runs: words to generate (default 50)")
+    generate.add_argument("--samples", type=int, metavar="N", help="image runs: images to generate (default 16)")
+    generate.add_argument("--seed", type=int, metavar="S", help="make the output repeatable")
     viz = sub.add_parser("viz", prog="dlwp viz", help="pictures of what a finished run's convnet sees",
                          usage=VIZ_USAGE,
                          description="Pictures of a finished run's convnet (book 8.2.5 and 9.4), written to "
@@ -239,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
         from dlwp_cli.commands.predict import predict_command
 
         return _exit(predict_command, args.run_dir, args.inputs, args.output, args.top, args.file)
+    if args.command == "generate":
+        from dlwp_cli.commands.generate import generate_command
+
+        return _exit(generate_command, args.run_dir, args.prompt, args.temperature, args.length, args.samples,
+                     args.seed)
     if args.command == "viz":
         from dlwp_cli.commands.viz import viz_command
 
@@ -301,8 +322,14 @@ def _report_crash(verb: str, err: Exception) -> None:
         where = f"full traceback in {log}"
     except OSError:
         where = "set DLWP_TRACEBACK=1 to see the traceback"
-    error(f"{verb} failed: {type(err).__name__}: {err} ({where}). This is a bug in dlwp, not in your input: "
+    message = str(err)
+    if len(message) > CRASH_MESSAGE_CHARS:  # e.g. Keras quoting a whole model config: the file has all of it
+        message = message[:CRASH_MESSAGE_CHARS] + " [...]"
+    error(f"{verb} failed: {type(err).__name__}: {message} ({where}). This is a bug in dlwp, not in your input: "
           "please report it with that file.")
+
+
+CRASH_MESSAGE_CHARS = 400  # of an unexpected error's message, on the console
 
 
 SIGPIPE_STATUS = 141  # what a shell reports for a command whose reader went away (128 + SIGPIPE)

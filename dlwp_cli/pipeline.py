@@ -195,6 +195,7 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
         console.console.print(f"precision={requested_precision}: {cfg.precision} ({precision_reason})")
     log_dir = run_dir / run_folder.TENSORBOARD
     trainer = trainer_mode(cfg)
+    labelled = getattr(trainer, "uses_labels", True)  # False: a generative model (no predictions or error analysis)
     backups: dict[str, EpochBackup] = {}
 
     def callbacks(label: str, steps: int) -> list:
@@ -227,8 +228,8 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
         "epochs": int(cfg.epochs),
         "batch_size": int(cfg.batch_size),
         **result.metrics,
-        "predictions": predict_samples(result.model, data, cfg),
-        "baselines": chance_levels(data, cfg),
+        "predictions": predict_samples(result.model, data, cfg) if labelled else {},
+        "baselines": chance_levels(data, cfg) if labelled else {},
         "performance": {
             "steps_per_execution": steps_per_execution(cfg, strategy.num_replicas_in_sync),
             "jit_compile": bool(result.model.jit_compile) if result.model is not None else None,
@@ -246,12 +247,13 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
         metrics["problem"] = splits.problem
     if splits.class_names:
         metrics["class_names"] = list(splits.class_names)
-    if splits.warnings:
-        metrics["warnings"] = list(splits.warnings)
+    if splits.warnings or metrics.get("warnings"):
+        metrics["warnings"] = [*(splits.warnings or []), *metrics.get("warnings", [])]
     if result.model is not None:
         metrics["parameters"] = body_parameters(result.model, data)
     metrics.update(record_test_use(cfg, data, metrics))
-    metrics.update(mistakes.analyse(result.model, data, splits, cfg, run_dir, result.split_outputs))
+    if labelled:
+        metrics.update(mistakes.analyse(result.model, data, splits, cfg, run_dir, result.split_outputs))
     metrics.update(run_task_reports(result.model, data, splits, cfg, run_dir))
     write_artifacts(cfg, run_dir, metrics, result.model)
     # A file marked synthetic (a generated Jena series) is never compared with the book either; a trainer that

@@ -120,9 +120,9 @@ _LOSS_LABELS = {
 }
 
 
-def _check_task(cfg: DictConfig) -> None:
+def _check_task(cfg: DictConfig, uses_labels: bool = True) -> None:
     task = cfg.task
-    if task.labels in DATA_DECIDES_LABELS:  # the dataset decides the head, loss and metrics (csv, image folders)
+    if task.labels in DATA_DECIDES_LABELS or not uses_labels:  # labels unused: a generative model's images  # the dataset decides the head, loss and metrics (csv, image folders)
         return
     if task.labels == "none":
         raise ConfigError(f"Task '{task.name}' has task.labels=none (unlabelled data), which a model trained on "
@@ -257,7 +257,7 @@ def validate(cfg: DictConfig) -> DictConfig:
         result[key] = plugged[key]
     _check_choices(result)
     _check_ranges(result)
-    _check_task(result)
+    _check_task(result, getattr(type(trainer), "uses_labels", True))
     _check_augmentation(result)
     _check_model_fits_task(result, type(trainer).trains_model)
     _check_data(result, trainer)

@@ -27,22 +27,24 @@ class Prepared:
     preprocessing: object = None          # Keras layers from raw inputs to the body's input (see DataSplits)
     postprocessing: object = None         # Keras layer after the head (e.g. back to the target's units)
     feature_stats: dict | None = None     # what prepare() applied to raw arrays (saved for predict)
+    vocabulary: list[str] | None = None   # the word of each token id (a language model generates with it)
+
+    @property
+    def unlabelled(self) -> bool:
+        """Whether the data has inputs only (images for a generative model): splits are counted by their inputs."""
+        return self.y_train is None and not is_dataset(self.x_train)
 
     @property
     def n_train(self) -> int:
-        return num_examples(self.x_train if is_dataset(self.x_train) else self.y_train)
+        return _rows(self.x_train, self.y_train, self.unlabelled)
 
     @property
     def n_test(self) -> int:
-        if is_dataset(self.x_test):
-            return num_examples(self.x_test)
-        return num_examples(self.y_test) if self.y_test is not None else 0
+        return _rows(self.x_test, self.y_test, self.unlabelled)
 
     @property
     def n_val(self) -> int:
-        if is_dataset(self.x_val):
-            return num_examples(self.x_val)
-        return num_examples(self.y_val) if self.y_val is not None else 0
+        return _rows(self.x_val, self.y_val, self.unlabelled)
 
     @property
     def streamed(self) -> bool:
@@ -53,6 +55,13 @@ class Prepared:
 def is_dataset(values) -> bool:
     """Whether ``values`` is a ``tf.data.Dataset`` (told without importing TensorFlow)."""
     return hasattr(values, "element_spec") and hasattr(values, "cardinality")
+
+
+def _rows(x, y, unlabelled: bool) -> int:
+    """Examples of a split: its labels' rows, or (unlabelled data, a dataset) its inputs' (0 for no split)."""
+    if is_dataset(x) or (unlabelled and x is not None):
+        return num_examples(x)
+    return num_examples(y) if y is not None else 0
 
 
 def num_examples(values) -> int:

@@ -200,7 +200,7 @@ def batch_indices(n: int, batch_size: int, order: EpochCounter | None = None, se
 
 def make_dataset(
     x: np.ndarray | Sequences,
-    y: np.ndarray,
+    y: np.ndarray | None,
     data: Prepared,
     batch_size: int,
     *,
@@ -211,24 +211,27 @@ def make_dataset(
     limit_batches: int | None = None,
     prefetch: bool = True,
 ) -> tf.data.Dataset:
-    """Batches of (features, labels) for the rows ``indices`` (all rows by default); shuffled for each epoch
-    when an ``order`` counter is given (see :func:`batch_indices`)."""
+    """Batches of (features, labels) for the rows ``indices`` (all rows by default), of features alone when ``y``
+    is None; shuffled for each epoch when an ``order`` counter is given (see :func:`batch_indices`)."""
     if is_dataset(x):
         return _batch_stream(x, batch_size, indices, order, seed, epochs, limit_batches, prefetch)
     if in_pipeline(data):
         x = preprocessed(x, data.preprocessing)
     if indices is not None:
-        x, y = select(x, indices), select(y, indices)
+        x, y = select(x, indices), None if y is None else select(y, indices)
     stats = data.feature_stats or {}
     features = _feature_source(x, data.multi_hot_tokens, stats if stats.get("pixels") else None)
-    labels = _feature_source(y, None)
-    n = num_examples(y)
+    n = num_examples(x if y is None else y)
     ds = batch_indices(n, batch_size, order, seed, epochs)
     if limit_batches is not None:
         ds = ds.take(limit_batches)
     # flat_map hides the length; Keras needs it to size epochs and steps_per_execution.
     ds = ds.apply(tf.data.experimental.assert_cardinality(steps_per_epoch(n, batch_size, limit_batches)))
-    ds = ds.map(lambda idx: (features(idx), labels(idx)), num_parallel_calls=tf.data.AUTOTUNE)
+    if y is None:  # inputs only (a generative model's images)
+        ds = ds.map(features, num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        labels = _feature_source(y, None)
+        ds = ds.map(lambda idx: (features(idx), labels(idx)), num_parallel_calls=tf.data.AUTOTUNE)
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE)
     return ds

@@ -130,9 +130,10 @@ def vocabulary(preprocessing) -> list[str] | None:
 
 def build_body(body, input_shape, head, data):
     """``body.build(input_shape, head)``; a body whose ``build`` also takes ``vocabulary`` (pretrained word
-    vectors) gets the words of the task's vectorizer."""
+    vectors, a language model) gets the words of the task's vectorizer, or of its token ids."""
     if "vocabulary" in inspect.signature(body.build).parameters:
-        return body.build(input_shape, head, vocabulary=vocabulary(getattr(data, "preprocessing", None)))
+        words = vocabulary(getattr(data, "preprocessing", None)) or getattr(data, "vocabulary", None)
+        return body.build(input_shape, head, vocabulary=words)
     return body.build(input_shape, head)
 
 

@@ -149,3 +149,33 @@ class Scratch(HeldOut):
         from dlwp_cli.training.scratch import scratch_trainer
 
         return scratch_trainer(ctx, data)
+
+
+@dataclass
+class Generative(TrainerMode):
+    """Models that learn without labels through their own ``train_step`` (a VAE, a GAN), with a grid of samples
+    written every ``samples_every`` epochs; ``include_test`` trains on the test images too (the book's VAE
+    uses all 70,000 MNIST digits). Labels, if the task has any, are unused."""
+
+    samples_every: int
+    include_test: bool
+    run_eagerly: bool
+
+    uses_labels: ClassVar[bool] = False
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.samples_every < 1:
+            raise ValueError(f"samples_every must be at least 1 (epochs between sample grids), "
+                             f"got {self.samples_every}")
+
+    def run(self, ctx, data):
+        from dlwp_cli.training.generative import images_only
+        from dlwp_cli.training.skeleton import train_and_score
+
+        return train_and_score(self, ctx, images_only(data, self.include_test))[0]
+
+    def build(self, ctx, data):
+        from dlwp_cli.training.generative import GenerativeFit
+
+        return GenerativeFit(ctx, data)

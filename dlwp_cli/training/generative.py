@@ -1,0 +1,153 @@
+"""Trainer mode ``generative``: models that learn without labels (a VAE, a GAN) through their own
+``train_step``, with a grid of samples written every epoch (PNG in the run folder, image in TensorBoard).
+
+The model body builds a Keras model with ``parts()``, ``optimizer_roles``, ``sample_grid()`` and
+``generate_images(count, seed)`` (see ``dlwp_tasks.models.generative``). Each optimizer role takes the node of
+the same name in the model's config (a GAN's ``d_optimizer`` and ``g_optimizer``), else the optimizer group.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from omegaconf import OmegaConf
+
+from dlwp_cli import console
+from dlwp_cli.errors import ConfigError
+from dlwp_cli.training.common import Context
+from dlwp_cli.training.features import Prepared
+from dlwp_cli.training.modeling import make_optimizer, model_body, steps_per_execution
+from dlwp_tasks.generative.collapse import collapse_message, collapse_verdict
+from dlwp_tasks.generative.images import save_png
+
+SAMPLES = "samples"          # RUN_DIR/samples/epoch_001.png, ...
+
+
+def optimizers_for(model, cfg) -> dict:
+    """``compile`` arguments: an optimizer for each of the model's roles, from the model node of that name
+    or the optimizer group."""
+    found = {}
+    for role in getattr(model, "optimizer_roles", ("optimizer",)):
+        spec = cfg.model.get(role) if role != "optimizer" else None
+        found[role] = make_optimizer(spec if spec is not None else cfg.optimizer)
+    return found
+
+
+def build_generative(cfg, data: Prepared) -> keras.Model:
+    """The body's model for the data's image shape, compiled with its optimizers and the run's settings."""
+    body = model_body(cfg.model, cfg.get("smoke", False))
+    if getattr(body, "generates", None) != "images":
+        raise ConfigError(f"trainer=generative trains models that generate (model=vae, model=dcgan); "
+                          f"'{cfg.model._target_}' is not one. Use trainer=fit for it.")
+    try:
+        model = body.build(tuple(data.input_shape))
+    except ValueError as err:
+        raise ConfigError(f"Model '{cfg.model._target_}' cannot be built for task '{cfg.task.name}' images of "
+                          f"shape {tuple(data.input_shape)}: {err}.") from None
+    jit = cfg.performance.jit_compile
+    model.compile(**optimizers_for(model, cfg), steps_per_execution=steps_per_execution(cfg, 1),
+                  jit_compile=jit if isinstance(jit, bool) else "auto",
+                  run_eagerly=bool(cfg.trainer.run_eagerly))
+    return model
+
+
+class EpochSamples(keras.callbacks.Callback):
+    """The model's ``sample_grid()`` every ``every`` epochs and after the last: ``folder/epoch_NNN.png`` and
+    a TensorBoard image ``samples`` at that epoch."""
+
+    def __init__(self, folder: Path, log_dir: Path | None, every: int, epochs: int):
+        super().__init__()
+        self.folder, self.every, self.epochs = Path(folder), max(1, int(every)), int(epochs)
+        self.writer = tf.summary.create_file_writer(str(log_dir / SAMPLES)) if log_dir is not None else None
+        self.written: list[str] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every and epoch + 1 != self.epochs:
+            return
+        grid = self.model.sample_grid()
+        path = save_png(grid, self.folder / f"epoch_{epoch + 1:03d}.png")
+        self.written.append(path.name)
+        if self.writer is not None:
+            with self.writer.as_default():
+                tf.summary.image(SAMPLES, grid[np.newaxis], step=epoch + 1)
+            self.writer.flush()
+
+
+class CollapseWatch(keras.callbacks.Callback):
+    """Warns once when the GAN's losses show the book's failure mode (see ``dlwp_tasks.generative.collapse``)."""
+
+    def __init__(self, rule: dict, show: bool):
+        super().__init__()
+        self.rule, self.show = rule, show
+        self.d_loss: list[float] = []
+        self.g_loss: list[float] = []
+        self.verdict = collapse_verdict([], [], **rule)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.d_loss.append(float(logs["d_loss"]))
+        self.g_loss.append(float(logs["g_loss"]))
+        fired = self.verdict["detected"]
+        self.verdict = collapse_verdict(self.d_loss, self.g_loss, **self.rule)
+        if self.verdict["detected"] and not fired:
+            self.verdict["message"] = collapse_message(self.verdict)
+            console.log.warning(self.verdict["message"])
+            if self.show:
+                console.console.print(f"[yellow]warning:[/] {self.verdict['message']}")
+
+
+class GenerativeFit:
+    """``model.fit`` on the images alone (their labels, if any, are unused), the sample callbacks, and a report
+    of the networks' sizes, the sample files and (for a GAN) the collapse verdict."""
+
+    def __init__(self, ctx: Context, data: Prepared):
+        cfg = ctx.cfg
+        self.model = build_generative(cfg, data)
+        self.run_dir = Path(ctx.run_dir) if ctx.run_dir is not None else None
+        log_dir = self.run_dir / "tensorboard" if self.run_dir is not None and cfg.output.tensorboard else None
+        self.samples = (EpochSamples(self.run_dir / SAMPLES, log_dir, cfg.trainer.samples_every, int(cfg.epochs))
+                        if self.run_dir is not None else None)
+        rule = cfg.model.get("collapse")
+        self.collapse = (CollapseWatch(OmegaConf.to_container(rule), bool(cfg.output.console))
+                         if rule is not None else None)
+
+    def fit(self, train, validation, epochs: int, steps: int, callbacks: list) -> dict:
+        own = [cb for cb in (self.samples, self.collapse) if cb is not None]
+        history = self.model.fit(train, validation_data=validation, epochs=epochs, callbacks=[*callbacks, *own],
+                                 verbose=0, shuffle=False)
+        return {k: [float(v) for v in values] for k, values in history.history.items() if k != "learning_rate"}
+
+    def evaluate(self, dataset) -> dict:
+        return {k: float(v) for k, v in self.model.evaluate(dataset, verbose=0, return_dict=True).items()}
+
+    def report(self) -> dict:
+        found = {"parameters_by_model": {name: int(part.count_params()) for name, part in self.model.parts().items()}}
+        if self.samples is not None and self.samples.written:
+            found["samples"] = [f"{SAMPLES}/{name}" for name in self.samples.written]
+            final = getattr(self.model, "final_image", None)
+            if final:  # the last grid under the name the book gives it (the VAE's latent grid)
+                shutil.copyfile(self.run_dir / found["samples"][-1], self.run_dir / final)
+                found["final_image"] = final
+        if self.collapse is not None:
+            found["collapse"] = self.collapse.verdict
+            if self.collapse.verdict["detected"]:
+                found["warnings"] = [self.collapse.verdict["message"]]
+        return found
+
+
+def images_only(data: Prepared, include_test: bool) -> Prepared:
+    """The training inputs without labels (and with the test inputs appended when ``include_test``); no
+    validation split, and the test inputs without labels."""
+    from dataclasses import replace
+
+    from dlwp_cli.training.features import is_dataset
+
+    x_train = data.x_train
+    if include_test and data.n_test:
+        x_train = (x_train.concatenate(data.x_test) if is_dataset(x_train)
+                   else np.concatenate([np.asarray(x_train), np.asarray(data.x_test)]))
+    return replace(data, x_train=x_train, y_train=None, y_test=None, x_val=None, y_val=None,
+                   x_test=None if include_test else data.x_test)
