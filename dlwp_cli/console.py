@@ -207,10 +207,10 @@ def results(metrics: dict, checks: list[dict]) -> None:
             table.add_row(f"{section}.{key}", f"{value:.4f}")
     for label, value in baseline_rows(metrics.get("baselines", {})):
         table.add_row(label, f"{value:.4f}")
-    if not metrics.get("test") and not metrics.get("cv"):  # nothing scored (a generative run): the last epoch
+    if not metrics.get("test") and not metrics.get("cv"):  # nothing scored (a generative run): the last values
         for key, curve in (metrics.get("history") or {}).items():
             if curve:
-                table.add_row(f"last epoch {key}", f"{curve[-1]:.4f}")
+                table.add_row(f"final {key}", f"{curve[-1]:.4g}")
     for name, count in (metrics.get("parameters_by_model") or {}).items():
         table.add_row(f"parameters ({name})", f"{count:,}")
     if metrics.get("final_image"):

@@ -303,3 +303,56 @@ def test_generate_refuses_a_run_whose_model_cannot_generate(tmp_path, capsys):
     pipeline.run(cfg, run_dir, choices={})
     assert main(["generate", str(run_dir), "--samples", "3"]) == 2
     assert "cannot generate" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- DeepDream and style transfer
+
+
+def test_the_octaves_and_the_style_schedule_follow_the_book():
+    from dlwp_tasks.generative.deepdream import octave_shapes
+    from dlwp_tasks.generative.style_transfer import book_schedule
+
+    assert octave_shapes((300, 400), 3, 1.4) == [(153, 204), (214, 285), (300, 400)]
+    schedule = book_schedule()
+    assert float(schedule(0)) == pytest.approx(100.0)
+    assert float(schedule(4000)) == pytest.approx(19.54, abs=0.01)   # the book's "about 20"
+
+
+def test_the_style_loss_keeps_the_books_hard_coded_three_channels():
+    import tensorflow as tf
+
+    from dlwp_tasks.generative.style_transfer import gram_matrix, style_loss
+
+    rng = np.random.default_rng(0)
+    a, b = (tf.constant(rng.random((4, 5, 8)), dtype="float32") for _ in range(2))
+    gram_difference = (gram_matrix(a) - gram_matrix(b)).numpy()
+    assert gram_matrix(a).shape == (8, 8)
+    expected = (gram_difference ** 2).sum() / (4 * 3 ** 2 * 20 ** 2)   # channels = 3, not the layer's 8
+    assert float(style_loss(a, b, size=20)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_picture_run_without_its_files_stops_naming_the_setting(tmp_path):
+    from dlwp_tasks.datasets.picture import load_picture
+    from dlwp_tasks.errors import DataError
+
+    with pytest.raises(DataError, match="task.image=PATH"):
+        load_picture(None)
+    picture = tmp_path / "p.png"
+    from PIL import Image
+
+    Image.fromarray(np.zeros((40, 60, 3), dtype=np.uint8)).save(picture)
+    with pytest.raises(DataError, match="task.style_image=PATH"):
+        load_picture(picture, needs_style=True)
+    with pytest.raises(DataError, match="task.style_image .*missing.png' does not exist"):
+        load_picture(picture, tmp_path / "missing.png", needs_style=True)
+    both = load_picture(picture, picture, image_height=20)
+    assert both.x_train.shape == (2, 20, 30, 3)            # the style reference at the picture's size
+
+
+def test_a_picture_too_small_for_the_dream_gives_the_minimum_size(tmp_path):
+    from dlwp_tasks.errors import DataError
+
+    cfg = compose_validated(["experiment=ch12/deepdream_inception_v3", "debug=smoke", "output.console=false",
+                             "task.synthetic.height=120", "task.synthetic.width=160"])
+    with pytest.raises(DataError, match=r"120x160 pixels, too small .* at least 210x210"):
+        pipeline.run(cfg, tmp_path / "run", choices={})

@@ -179,3 +179,71 @@ class Generative(TrainerMode):
         from dlwp_cli.training.generative import GenerativeFit
 
         return GenerativeFit(ctx, data)
+
+
+@dataclass
+class LearningRateDecay:
+    """An exponentially decaying learning rate: ``initial * decay_rate ** (step / decay_steps)``."""
+
+    initial: float
+    decay_steps: int
+    decay_rate: float
+
+
+@dataclass
+class InputOptimisation(TrainerMode):
+    """A picture (``task.image``) optimised against a fixed pretrained network; ``save_every`` steps the picture
+    is written to ``RUN_DIR/steps/``. ``limit_batches`` (debug) caps the steps."""
+
+    save_every: int
+
+    uses_labels: ClassVar[bool] = False
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.save_every < 1:
+            raise ValueError(f"save_every must be at least 1 (steps between saved pictures), got {self.save_every}")
+
+
+@dataclass
+class DeepDream(InputOptimisation):
+    """DeepDream (§12.2): gradient ascent of ``step`` per iteration over ``num_octave`` octaves of ``octave_scale``,
+    ``iterations`` per octave, stopping an octave once the loss exceeds ``max_loss`` (null: never)."""
+
+    step: float
+    num_octave: int
+    octave_scale: float
+    iterations: int
+    max_loss: Optional[float]
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.num_octave < 1 or self.iterations < 1 or self.octave_scale <= 1.0 or self.step <= 0:
+            raise ValueError("num_octave and iterations must be at least 1, octave_scale above 1 and step above 0; "
+                             f"got {self.num_octave}, {self.iterations}, {self.octave_scale} and {self.step}")
+
+    def run(self, ctx, data):
+        from dlwp_cli.training.input_optimisation import deepdream_trainer
+
+        return deepdream_trainer(self, ctx, data)
+
+
+@dataclass
+class StyleTransfer(InputOptimisation):
+    """Neural style transfer (§12.3): ``iterations`` SGD steps on the picture, at a learning rate decaying as
+    ``learning_rate`` says (the book's 100, x0.96 every 100 steps)."""
+
+    iterations: int
+    learning_rate: LearningRateDecay
+
+    def __post_init__(self):
+        super().__post_init__()
+        if isinstance(self.learning_rate, dict):  # as the run's config gives it
+            self.learning_rate = LearningRateDecay(**self.learning_rate)
+        if self.iterations < 1:
+            raise ValueError(f"iterations must be at least 1, got {self.iterations}")
+
+    def run(self, ctx, data):
+        from dlwp_cli.training.input_optimisation import style_transfer_trainer
+
+        return style_transfer_trainer(self, ctx, data)
