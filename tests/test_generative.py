@@ -297,11 +297,17 @@ def test_bad_generate_options_get_a_clear_message(lm_run, capsys, flags, message
     assert message in capsys.readouterr().err
 
 
-def test_generate_refuses_a_run_whose_model_cannot_generate(tmp_path, capsys):
-    run_dir = tmp_path / "classifier"
-    cfg = compose_validated(["experiment=ch05/mnist_logreg", "debug=smoke", "output.console=false"])
-    pipeline.run(cfg, run_dir, choices={})
-    assert main(["generate", str(run_dir), "--samples", "3"]) == 2
+def test_generate_refuses_a_run_whose_model_cannot_generate(vae_run, tmp_path, capsys):
+    import shutil
+
+    from omegaconf import OmegaConf
+
+    classifier = tmp_path / "classifier"
+    shutil.copytree(vae_run[0], classifier)
+    cfg = OmegaConf.load(classifier / "config.yaml")
+    cfg.model = {"_target_": "dlwp_tasks.models.dense.DenseNet", "units": [16]}
+    OmegaConf.save(cfg, classifier / "config.yaml")
+    assert main(["generate", str(classifier), "--samples", "3"]) == 2
     assert "cannot generate" in capsys.readouterr().err
 
 

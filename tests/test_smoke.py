@@ -34,7 +34,10 @@ def representative_pairs() -> list[tuple[str, str]]:
                     key=lambda item: (item[0].startswith("naive") or item[0] == "backbone", item[0]))
     pairs, covered = [], experiment_pairs()
     for task in catalog.options("task"):
-        for kind in compose([f"task={task}"]).task.input_kinds:
+        spec = compose([f"task={task}"]).task
+        if spec.labels == "none":
+            continue  # unlabelled (faces, a picture): only generative trainers read it, and their experiments run it
+        for kind in spec.input_kinds:
             if task == "digits" and kind == "image":
                 continue  # 8x8 images are too small for the convnets' three conv blocks
             fitting = [model for model, target in models if kind in model_class(target).input_kinds]
@@ -61,8 +64,45 @@ def smoke(tmp_path, *overrides):
     return cfg, saved
 
 
-@pytest.mark.parametrize("experiment", catalog.options("experiment"))
-def test_experiment_smoke(tmp_path, experiment):
+def chapters(*numbers: str) -> list[str]:
+    """The experiments of the given chapters (``chNN/...``)."""
+    return [e for e in catalog.options("experiment") if e.split("/")[0] in {f"ch{n}" for n in numbers}]
+
+
+# Each class is a scope of its own for pytest-xdist's --dist loadscope, so the smoke runs spread over the workers.
+CHAPTER_GROUPS = [("02", "03", "04", "05", "06", "07"), ("08", "09"), ("10", "11"), ("12", "13", "14")]
+
+
+def test_every_experiment_is_in_a_smoke_group():
+    grouped = [e for group in CHAPTER_GROUPS for e in chapters(*group)]
+    assert sorted(grouped) == sorted(catalog.options("experiment"))
+
+
+class TestChapters2To7:
+    @pytest.mark.parametrize("experiment", chapters(*CHAPTER_GROUPS[0]))
+    def test_experiment_smoke(self, tmp_path, experiment):
+        check_experiment_smoke(tmp_path, experiment)
+
+
+class TestChapters8And9:
+    @pytest.mark.parametrize("experiment", chapters(*CHAPTER_GROUPS[1]))
+    def test_experiment_smoke(self, tmp_path, experiment):
+        check_experiment_smoke(tmp_path, experiment)
+
+
+class TestChapters10And11:
+    @pytest.mark.parametrize("experiment", chapters(*CHAPTER_GROUPS[2]))
+    def test_experiment_smoke(self, tmp_path, experiment):
+        check_experiment_smoke(tmp_path, experiment)
+
+
+class TestChapters12To14:
+    @pytest.mark.parametrize("experiment", chapters(*CHAPTER_GROUPS[3]))
+    def test_experiment_smoke(self, tmp_path, experiment):
+        check_experiment_smoke(tmp_path, experiment)
+
+
+def check_experiment_smoke(tmp_path, experiment):
     cfg, metrics = smoke(tmp_path, f"experiment={experiment}")
     assert metrics["experiment"] == experiment
     assert len(metrics["targets"]) == len(cfg.targets)
@@ -73,6 +113,9 @@ def test_experiment_smoke(tmp_path, experiment):
         assert (tmp_path / "model.keras").is_file()
     if cfg.trainer.evaluate_test:
         assert set(metrics["test"]) >= metric_names(cfg.task.metrics)
+    for target in metrics["targets"]:  # the book's sizes hold on smoke data too (same architectures and shapes)
+        if target["metric"].startswith("parameters") and target.get("band"):
+            assert target["measured"] == target["book"], target
 
 
 def needs_user_data(task: str) -> bool:

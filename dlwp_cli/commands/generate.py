@@ -58,14 +58,22 @@ def generate_images(run, model, samples: int, seed: int | None) -> Path:
 
 def generate_command(run_dir: str, prompt: str | None = None, temperature: float | None = None,
                      length: int | None = None, samples: int | None = None, seed: int | None = None) -> int:
-    from dlwp_cli.deploy.finished_run import finished_run
+    from omegaconf import OmegaConf
 
+    from dlwp_cli.deploy.finished_run import finished_run
+    from dlwp_cli.run_folder import CONFIG
+
+    config = Path(run_dir) / CONFIG
+    if config.is_file():  # what the run's model can do decides, before whether it finished
+        cfg = OmegaConf.load(config)
+        if what_it_generates(cfg) is None:
+            raise ConfigError(f"The run in '{run_dir}' ({cfg.get('experiment') or cfg.get('name')}: model "
+                              f"{cfg.model._target_}) cannot generate: dlwp generate works on runs of generative "
+                              "models (model=vae, model=dcgan, model=transformer_lm), e.g. "
+                              "experiment=ch12/vae_mnist. A DeepDream or style-transfer run's picture is in its "
+                              "folder already.")
     run = finished_run(run_dir, "generate")
     generates = what_it_generates(run.cfg)
-    if generates is None:
-        raise ConfigError(f"The run in '{run.path}' ({run.label}: model {run.cfg.model._target_}) cannot generate: "
-                          "dlwp generate works on runs of generative models (model=vae, model=dcgan, "
-                          "model=transformer_lm), e.g. experiment=ch12/vae_mnist.")
     check_options(generates, prompt, temperature, length, samples)
     from dlwp_cli import console
 
