@@ -256,6 +256,8 @@ def _key_metrics(metrics: dict) -> str:
     values.update({f"cv.{k}": v for k, v in metrics.get("cv", {}).get("mean", {}).items()})
     if not values and metrics.get("best_epoch"):
         values["best_epoch"] = metrics["best_epoch"]
+    if not values:  # nothing scored (a generative run): its final losses
+        values.update({f"final.{k}": curve[-1] for k, curve in metrics.get("history", {}).items() if curve})
     for name, value in metrics.get("baselines", {}).items():
         if isinstance(value, dict):  # a baseline scored per split, next to the model: naive.test=2.62
             values.update({f"{name}.{split}": v for split, v in value.items()})
