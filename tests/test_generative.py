@@ -362,3 +362,25 @@ def test_a_picture_too_small_for_the_dream_gives_the_minimum_size(tmp_path):
                              "task.synthetic.height=120", "task.synthetic.width=160"])
     with pytest.raises(DataError, match=r"120x160 pixels, too small .* at least 210x210"):
         pipeline.run(cfg, tmp_path / "run", choices={})
+
+
+def test_a_gan_trains_on_a_users_unlabelled_image_folder(tmp_path, caplog):
+    from PIL import Image
+
+    folder = tmp_path / "faces" / "any"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    cfg = compose_validated(["task=image_folder", f"task.path={tmp_path / 'faces'}", "task.labels=none",
+                             "task.image_size=[16,16]", "task.crop_to_aspect_ratio=true", "model=dcgan",
+                             "model.generator_filters=[16,16,16]", "model.samples=4", "trainer=generative",
+                             "epochs=2", "batch_size=4", "output.console=false"])
+    run_dir = tmp_path / "run"
+    pipeline.run(cfg, run_dir, choices={})
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["train_examples"] == 8 and len(metrics["history"]["d_loss"]) == 2
+    assert metrics["samples"] == ["samples/epoch_001.png", "samples/epoch_002.png"]
+    assert metrics["collapse"]["detected"] is False and metrics["collapse"]["rule"]["epochs"] == 3
+    assert Image.open(run_dir / "samples.png").size == (32, 32)   # 4 samples of 16 x 16 in a 2 x 2 grid
+    assert "EarlyStopping watches val_loss" in caplog.text   # image_folder's early stopping: no validation here

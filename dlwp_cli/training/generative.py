@@ -116,6 +116,12 @@ class GenerativeFit:
 
     def fit(self, train, validation, epochs: int, steps: int, callbacks: list) -> dict:
         own = [cb for cb in (self.samples, self.collapse) if cb is not None]
+        if validation is None:  # callbacks watching validation scores (a task's early stopping) have nothing to watch
+            watching = [cb for cb in callbacks if str(getattr(cb, "monitor", "")).startswith("val_")]
+            for cb in watching:
+                console.log.warning(f"{type(cb).__name__} watches {cb.monitor}, which this run has no validation "
+                                    "data for: left out")
+            callbacks = [cb for cb in callbacks if cb not in watching]
         history = self.model.fit(train, validation_data=validation, epochs=epochs, callbacks=[*callbacks, *own],
                                  verbose=0, shuffle=False)
         return {k: [float(v) for v in values] for k, values in history.history.items() if k != "learning_rate"}
