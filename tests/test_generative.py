@@ -160,6 +160,17 @@ def test_a_gan_step_updates_each_network_with_its_own_optimizer_only():
     assert gan.d_optimizer.iterations.numpy() == 1 and gan.g_optimizer.iterations.numpy() == 1
 
 
+def test_a_gan_saves_and_reloads_with_its_settings(tmp_path):
+    from dlwp_cli.loading import load_model
+
+    gan = DcganBody(discriminator_filters=[8, 8, 8], generator_start_filters=8, generator_filters=[8, 8, 8],
+                    latent_dim=4, samples=3).build((16, 16, 3))
+    gan.save(tmp_path / "gan.keras")
+    loaded = load_model(tmp_path / "gan.keras", compile=False)
+    assert (loaded.latent_dim, loaded.samples, loaded.label_noise) == (4, 3, 0.05)
+    assert np.allclose(loaded.generate_images(2, seed=1), gan.generate_images(2, seed=1))
+
+
 def test_the_collapse_detector_fires_on_three_epochs_of_a_winning_discriminator():
     d = [0.6, 0.4, 0.04, 0.03, 0.01, 0.02]
     g = [0.9, 1.5, 5.5, 6.0, 7.2, 8.0]

@@ -114,7 +114,7 @@ def check_experiment_smoke(tmp_path, experiment):
     if cfg.trainer.evaluate_test:
         assert set(metrics["test"]) >= metric_names(cfg.task.metrics)
     for target in metrics["targets"]:  # the book's sizes hold on smoke data too (same architectures and shapes)
-        if target["metric"].startswith("parameters") and target.get("band"):
+        if target["metric"].startswith("parameters") and target.get("band") and not target.get("deviation"):
             assert target["measured"] == target["book"], target
 
 

@@ -10,6 +10,7 @@ from keras import layers, ops
 
 from dlwp_cli.training.runtime import apply_scaled_gradients
 from dlwp_tasks.generative.images import tile
+from dlwp_tasks.models.networks import NamedNetworks
 from dlwp_tasks.models.vae_model import first_input
 
 
@@ -44,12 +45,14 @@ def dcgan_generator(latent_dim: int = 128, output_shape=(64, 64, 3), start_filte
 
 
 @keras.saving.register_keras_serializable(package="dlwp")
-class GAN(keras.Model):
+class GAN(NamedNetworks, keras.Model):
     """Listing 12.36. Each step: the discriminator learns fakes (label 1) from reals (label 0), with
     ``label_noise * uniform(0, 1)`` added to the labels; then the generator learns to make the discriminator
     say "real" (0) about fresh fakes, with gradients applied to the generator's weights only. Calling the
     model generates images from latent vectors."""
 
+    network_names = ("discriminator", "generator")
+    setting_names = ("latent_dim", "label_noise", "samples", "sample_seed")
     final_image = "samples.png"   # the last epoch's grid, copied to the run folder under this name
     optimizer_roles = ("d_optimizer", "g_optimizer")
 
@@ -76,10 +79,6 @@ class GAN(keras.Model):
     @property
     def metrics(self):
         return [self.d_loss_metric, self.g_loss_metric]
-
-    def parts(self) -> dict[str, keras.Model]:
-        """The named networks (parameters_by_model)."""
-        return {"discriminator": self.discriminator, "generator": self.generator}
 
     def call(self, z, training=False):
         return self.generator(z, training=training)
@@ -127,19 +126,3 @@ class GAN(keras.Model):
     def sample_grid(self) -> np.ndarray:
         """``samples`` images from the same latent vectors every epoch (drawn from ``sample_seed``), as a grid."""
         return tile(self.generate_images(self.samples, self.sample_seed))
-
-    def get_config(self):
-        return {"name": self.name, "latent_dim": self.latent_dim, "label_noise": self.label_noise,
-                "samples": self.samples, "sample_seed": self.sample_seed,
-                "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-                "generator": keras.saving.serialize_keras_object(self.generator)}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        discriminator = keras.saving.deserialize_keras_object(config.pop("discriminator"))
-        generator = keras.saving.deserialize_keras_object(config.pop("generator"))
-        return cls(discriminator, generator, **config)
-
-    def get_compile_config(self):
-        return None  # compiled by the trainer with the optimizers of the run's config

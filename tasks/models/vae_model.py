@@ -10,6 +10,7 @@ from keras import layers, ops
 
 from dlwp_cli.training.runtime import apply_scaled_gradients
 from dlwp_tasks.generative.images import tile
+from dlwp_tasks.models.networks import NamedNetworks
 
 
 def vae_encoder(input_shape=(28, 28, 1), latent_dim: int = 2, filters=(32, 64), dense_units: int = 16) -> keras.Model:
@@ -62,11 +63,13 @@ def first_input(data):
 
 
 @keras.saving.register_keras_serializable(package="dlwp")
-class VAE(keras.Model):
+class VAE(NamedNetworks, keras.Model):
     """Listing 12.27: the loss is the summed per-pixel binary cross-entropy (mean over the batch) plus the KL
     term averaged over the batch and the latent dimensions, as in the book. The step uses ``self.decoder``
     (the book's listing calls a global ``decoder``). Calling the model reconstructs its inputs."""
 
+    network_names = ("encoder", "decoder")
+    setting_names = ("grid_size", "grid_range")
     final_image = "latent_grid.png"   # the last epoch's grid, copied to the run folder under this name
     optimizer_roles = ("optimizer",)
 
@@ -90,10 +93,6 @@ class VAE(keras.Model):
     @property
     def latent_dim(self) -> int:
         return int(self.decoder.inputs[0].shape[-1])
-
-    def parts(self) -> dict[str, keras.Model]:
-        """The named networks (parameters_by_model)."""
-        return {"encoder": self.encoder, "decoder": self.decoder}
 
     def call(self, inputs, training=False):
         z_mean, z_log_var = self.encoder(inputs, training=training)
@@ -140,18 +139,3 @@ class VAE(keras.Model):
                 z[i * n + j, :2] = (x, y)[: min(2, self.latent_dim)]
         images = np.asarray(self.decoder.predict(z, verbose=0, batch_size=256), dtype="float32")
         return tile(images, columns=n)
-
-    def get_config(self):
-        return {"name": self.name, "grid_size": self.grid_size, "grid_range": self.grid_range,
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
-                "decoder": keras.saving.serialize_keras_object(self.decoder)}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        encoder = keras.saving.deserialize_keras_object(config.pop("encoder"))
-        decoder = keras.saving.deserialize_keras_object(config.pop("decoder"))
-        return cls(encoder, decoder, **config)
-
-    def get_compile_config(self):
-        return None  # compiled by the trainer (its optimizer comes from the run's config)
