@@ -122,7 +122,9 @@ _LOSS_LABELS = {
 
 def _check_task(cfg: DictConfig, uses_labels: bool = True) -> None:
     task = cfg.task
-    if task.labels in DATA_DECIDES_LABELS or not uses_labels:  # labels unused: a generative model's images  # the dataset decides the head, loss and metrics (csv, image folders)
+    # The dataset decides the head, loss and metrics (csv, image folders), or the trainer reads no labels (a
+    # generative model's images).
+    if task.labels in DATA_DECIDES_LABELS or not uses_labels:
         return
     if task.labels == "none":
         raise ConfigError(f"Task '{task.name}' has task.labels=none (unlabelled data), which a model trained on "
