@@ -282,6 +282,12 @@ def test_generate_decodes_samples_of_a_vae_run_into_a_new_png(vae_run, capsys):
     assert np.array_equal(np.asarray(Image.open(first)), np.asarray(Image.open(second)))   # the same seed
 
 
+def test_predict_sends_a_generative_run_to_generate(vae_run, capsys):
+    run_dir, _ = vae_run
+    assert main(["predict", str(run_dir), "x.npy"]) == 2
+    assert "use dlwp generate" in capsys.readouterr().err
+
+
 def test_a_language_model_run_samples_every_epoch_and_generates_from_a_prompt(lm_run, capsys):
     run_dir, metrics = lm_run
     assert metrics["parameters"] == 9825176

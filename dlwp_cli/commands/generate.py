@@ -18,10 +18,10 @@ GENERATED = "generated"
 
 
 def what_it_generates(cfg) -> str | None:
-    """``images``, ``text``, or None for a run whose model cannot generate."""
+    """``images``, ``text``, or None for a run (its config, a dict or DictConfig) whose model cannot generate."""
     try:
-        return getattr(model_class(str(cfg.model._target_)), "generates", None)
-    except ConfigError:
+        return getattr(model_class(str(cfg["model"]["_target_"])), "generates", None)
+    except (ConfigError, KeyError, TypeError):
         return None
 
 

@@ -162,6 +162,11 @@ def predict_command(run_dir: str, inputs: list[str], output: str | None = None, 
     if top < 1:
         raise ConfigError(f"--top must be at least 1, got {top}.")
     cfg, metrics = _run_files(run)
+    from dlwp_cli.commands.generate import what_it_generates
+
+    if what_it_generates(cfg) is not None:
+        raise ConfigError(f"The run in '{run}' generates rather than answers: use dlwp generate {run} "
+                          "(--prompt for text, --samples for images).")
     task = cfg.get("task", {})
     if task.get("outputs"):
         raise ConfigError(f"The run in '{run}' has several outputs ({', '.join(task['outputs'])}); "
