@@ -39,6 +39,7 @@ class TextSamples(keras.callbacks.Callback):
         self.temperatures = [float(t) for t in temperatures]
         self.samples, self.every, self.seed = int(samples), max(1, int(every)), int(seed)
         self.log_dir = log_dir
+        self.writer = None
         self.epochs = None
 
     def on_train_begin(self, logs=None):
@@ -54,8 +55,11 @@ class TextSamples(keras.callbacks.Callback):
         if self.log_dir:
             import tensorflow as tf
 
-            with tf.summary.create_file_writer(self.log_dir).as_default():
+            if self.writer is None:
+                self.writer = tf.summary.create_file_writer(self.log_dir)
+            with self.writer.as_default():
                 tf.summary.text("samples", block.replace("\n", "  \n"), step=epoch + 1)
+            self.writer.flush()
 
 
 def sampling_report(model, data, splits, cfg, run_dir: Path, prompt: str = "This movie", length: int = 50,
