@@ -240,8 +240,8 @@ def test_a_users_corpus_is_a_folder_of_files_or_a_file_of_lines(tmp_path):
 # ----------------------------------------------------------------------------- runs and `dlwp generate`
 
 
-def smoke_run(run_dir: Path, experiment: str) -> dict:
-    cfg = compose_validated([f"experiment={experiment}", "debug=smoke", "output.console=false"])
+def smoke_run(run_dir: Path, experiment: str, *overrides: str) -> dict:
+    cfg = compose_validated([f"experiment={experiment}", "debug=smoke", "output.console=false", *overrides])
     pipeline.run(cfg, run_dir, choices={})
     return json.loads((run_dir / "metrics.json").read_text())
 
@@ -255,7 +255,9 @@ def vae_run(tmp_path_factory) -> tuple[Path, dict]:
 @pytest.fixture(scope="module")
 def lm_run(tmp_path_factory) -> tuple[Path, dict]:
     run_dir = tmp_path_factory.mktemp("lm")
-    return run_dir, smoke_run(run_dir, "ch12/textgen_transformer_imdb")
+    # A small model and vocabulary: these tests are about sampling and generate (the smoke test runs the book's size).
+    return run_dir, smoke_run(run_dir, "ch12/textgen_transformer_imdb", "task.vocab_size=300", "model.embed_dim=16",
+                              "model.dense_dim=32")
 
 
 def test_a_vae_run_logs_both_losses_and_writes_its_latent_grid(vae_run):
@@ -290,7 +292,7 @@ def test_predict_sends_a_generative_run_to_generate(vae_run, capsys):
 
 def test_a_language_model_run_samples_every_epoch_and_generates_from_a_prompt(lm_run, capsys):
     run_dir, metrics = lm_run
-    assert metrics["parameters"] == 9825176
+    assert metrics["parameters"] < 30000 and len(metrics["history"]["loss"]) == 1
     assert "== temperature 1.5 ==" in (run_dir / "samples" / "epoch_001.txt").read_text()
     assert [row["temperature"] for row in metrics["text_samples"]["by_temperature"]] == [0.2, 0.5, 0.7, 1.0, 1.5]
     assert main(["generate", str(run_dir), "--prompt", "This movie", "--temperature", "0.7", "--length", "12",
