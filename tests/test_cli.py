@@ -131,11 +131,11 @@ def test_missing_data_offline_names_the_file(tmp_path):
 
 
 def test_glob_sweep_reaches_nested_experiments(tmp_path):
-    result = dlwp("run", "-m", "experiment=glob(ch04/boston_k*)", "debug=smoke", "output.console=false",
+    result = dlwp("run", "-m", "experiment=glob(ch05/mnist_lr_*)", "debug=smoke", "output.console=false",
                   "hydra.sweep.dir=sweep", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     experiments = {json.loads(p.read_text())["experiment"] for p in tmp_path.glob("sweep/**/metrics.json")}
-    assert experiments == {"ch04/boston_kfold", "ch04/boston_kfold_curves"}
+    assert experiments == {"ch05/mnist_lr_1e-2", "ch05/mnist_lr_too_high"}
 
 
 def test_a_reader_that_stops_early_gets_no_traceback():

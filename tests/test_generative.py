@@ -202,16 +202,25 @@ def test_celeba_reads_the_staged_faces_unlabelled_and_centre_cropped(monkeypatch
     assert splits.y_train is None and splits.info["files"][0]["sha256"].startswith("1cad3978")
 
 
-def test_imdb_reviews_become_shifted_language_model_sequences():
-    shared_file("imdb/aclImdb_labeled.tar.gz")
+def test_imdb_reviews_become_shifted_language_model_sequences(tmp_path):
     from dlwp_tasks.datasets.corpus import load_imdb_lm
 
-    splits = load_imdb_lm(data_dir=SHARED_DATASETS, vocab_size=2000, sequence_length=12, download=False, limit=300)
+    root = tmp_path / "aclImdb"
+    words = [f"w{i}" for i in range(40)]
+    for split in ("train", "test"):
+        for label in ("neg", "pos", "unsup"):
+            folder = root / split / label
+            folder.mkdir(parents=True)
+            for i in range(5):
+                review = " ".join(words[(i + len(label)) % 7:][:25])
+                (folder / f"{i}_1.txt").write_text(f"{review}<br /><br />the END.", encoding="utf-8")
+    (root / "train" / "urls_pos.txt").write_text("http://a\nhttp://b\n", encoding="utf-8")   # not a review
+    splits = load_imdb_lm(root, vocab_size=30, sequence_length=12, download=False)
     x, y = splits.x_train["tokens"], splits.y_train
-    assert x.shape == (300, 11) and y.shape == (300, 11)
+    assert x.shape == (30, 11) and y.shape == (30, 11)      # every review of train/ and test/, unsup included
     assert np.array_equal(x[:, 1:], y[:, :-1])            # the target is the input shifted by one word
-    assert splits.vocabulary[:2] == ["", "[UNK]"] and len(splits.vocabulary) == 2000
-    assert "br" not in splits.vocabulary[:200]             # "<br />" was removed before the vocabulary
+    assert splits.vocabulary[:2] == ["", "[UNK]"] and len(splits.vocabulary) == 30
+    assert "br" not in splits.vocabulary and "http" not in " ".join(splits.vocabulary)   # "<br />" removed
 
 
 def test_a_users_corpus_is_a_folder_of_files_or_a_file_of_lines(tmp_path):

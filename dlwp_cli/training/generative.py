@@ -37,7 +37,7 @@ def optimizers_for(model, cfg) -> dict:
     return found
 
 
-def build_generative(cfg, data: Prepared) -> keras.Model:
+def build_generative(cfg, data: Prepared, replicas: int = 1) -> keras.Model:
     """The body's model for the data's image shape, compiled with its optimizers and the run's settings."""
     body = model_body(cfg.model, cfg.get("smoke", False))
     if getattr(body, "generates", None) != "images":
@@ -49,7 +49,7 @@ def build_generative(cfg, data: Prepared) -> keras.Model:
         raise ConfigError(f"Model '{cfg.model._target_}' cannot be built for task '{cfg.task.name}' images of "
                           f"shape {tuple(data.input_shape)}: {err}.") from None
     jit = cfg.performance.jit_compile
-    model.compile(**optimizers_for(model, cfg), steps_per_execution=steps_per_execution(cfg, 1),
+    model.compile(**optimizers_for(model, cfg), steps_per_execution=steps_per_execution(cfg, replicas),
                   jit_compile=jit if isinstance(jit, bool) else "auto",
                   run_eagerly=bool(cfg.trainer.run_eagerly))
     return model
@@ -105,7 +105,7 @@ class GenerativeFit:
 
     def __init__(self, ctx: Context, data: Prepared):
         cfg = ctx.cfg
-        self.model = build_generative(cfg, data)
+        self.model = build_generative(cfg, data, ctx.strategy.num_replicas_in_sync)
         self.run_dir = Path(ctx.run_dir) if ctx.run_dir is not None else None
         log_dir = self.run_dir / "tensorboard" if self.run_dir is not None and cfg.output.tensorboard else None
         self.samples = (EpochSamples(self.run_dir / SAMPLES, log_dir, cfg.trainer.samples_every, int(cfg.epochs))

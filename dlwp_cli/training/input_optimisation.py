@@ -25,8 +25,8 @@ STEPS = "steps"   # RUN_DIR/steps/: the picture as it was every save_every steps
 def _body(ctx: Context, kind: type, mode_name: str):
     body = model_body(ctx.cfg.model, ctx.cfg.get("smoke", False))
     if not isinstance(body, kind):
-        raise ConfigError(f"trainer={mode_name} needs model={'deepdream' if mode_name == 'deepdream' else mode_name} "
-                          f"(a {kind.__name__}), not '{ctx.cfg.model._target_}'.")
+        raise ConfigError(f"trainer={mode_name} needs model={mode_name} (a {kind.__name__}), not "
+                          f"'{ctx.cfg.model._target_}'.")
     return body
 
 

@@ -3,23 +3,16 @@ final samples judged by their share of distinct words and their repeated 3-grams
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from dlwp_cli.run_folder import write_atomic
 from dlwp_tasks.generative.sampling import distinct_share, repeats_trigram
 
 BOOK_TEMPERATURES = (0.2, 0.5, 0.7, 1.0, 1.5)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def sample_block(prompt: str, temperatures: Sequence[float], texts: Sequence[str]) -> str:
@@ -51,7 +44,8 @@ class TextSamples(keras.callbacks.Callback):
         temperatures = [t for t in self.temperatures for _ in range(self.samples)]
         texts, _ = self.model.generate_texts(self.prompt, temperatures, self.length, seed=self.seed + epoch)
         block = sample_block(self.prompt, temperatures, texts)
-        _write_atomic(self.folder / f"epoch_{epoch + 1:03d}.txt", block)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.folder / f"epoch_{epoch + 1:03d}.txt", block)
         if self.log_dir:
             import tensorflow as tf
 
@@ -69,7 +63,7 @@ def sampling_report(model, data, splits, cfg, run_dir: Path, prompt: str = "This
     temperatures = [float(t) for t in temperatures]
     rows = [t for t in temperatures for _ in range(int(samples))]
     texts, _ = model.generate_texts(prompt, rows, int(length), seed=seed)
-    _write_atomic(Path(run_dir) / "samples.txt", sample_block(prompt, rows, texts))
+    write_atomic(Path(run_dir) / "samples.txt", sample_block(prompt, rows, texts))
     prompt_words = len(prompt.split())
     by_temperature = []
     for t in temperatures:
