@@ -9,6 +9,7 @@ the same name in the model's config (a GAN's ``d_optimizer`` and ``g_optimizer``
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -19,8 +20,10 @@ from omegaconf import OmegaConf
 from dlwp_cli import console
 from dlwp_cli.errors import ConfigError
 from dlwp_cli.training.common import Context
-from dlwp_cli.training.features import Prepared
+from dlwp_cli.run_folder import TENSORBOARD
+from dlwp_cli.training.features import Prepared, is_dataset
 from dlwp_cli.training.modeling import make_optimizer, model_body, steps_per_execution
+from dlwp_cli.training.skeleton import KerasFit
 from dlwp_tasks.generative.collapse import collapse_message, collapse_verdict
 from dlwp_tasks.generative.images import save_png
 
@@ -99,15 +102,15 @@ class CollapseWatch(keras.callbacks.Callback):
                 console.console.print(f"[yellow]warning:[/] {self.verdict['message']}")
 
 
-class GenerativeFit:
-    """``model.fit`` on the images alone (their labels, if any, are unused), the sample callbacks, and a report
+class GenerativeFit(KerasFit):
+    """``model.fit`` (the skeleton's, with ``evaluate``) on the images alone (their labels, if any, are unused), the sample callbacks, and a report
     of the networks' sizes, the sample files and (for a GAN) the collapse verdict."""
 
     def __init__(self, ctx: Context, data: Prepared):
         cfg = ctx.cfg
-        self.model = build_generative(cfg, data, ctx.strategy.num_replicas_in_sync)
+        super().__init__(build_generative(cfg, data, ctx.strategy.num_replicas_in_sync))
         self.run_dir = Path(ctx.run_dir) if ctx.run_dir is not None else None
-        log_dir = self.run_dir / "tensorboard" if self.run_dir is not None and cfg.output.tensorboard else None
+        log_dir = self.run_dir / TENSORBOARD if self.run_dir is not None and cfg.output.tensorboard else None
         self.samples = (EpochSamples(self.run_dir / SAMPLES, log_dir, cfg.trainer.samples_every, int(cfg.epochs))
                         if self.run_dir is not None else None)
         rule = cfg.model.get("collapse")
@@ -122,12 +125,7 @@ class GenerativeFit:
                 console.log.warning(f"{type(cb).__name__} watches {cb.monitor}, which this run has no validation "
                                     "data for: left out")
             callbacks = [cb for cb in callbacks if cb not in watching]
-        history = self.model.fit(train, validation_data=validation, epochs=epochs, callbacks=[*callbacks, *own],
-                                 verbose=0, shuffle=False)
-        return {k: [float(v) for v in values] for k, values in history.history.items() if k != "learning_rate"}
-
-    def evaluate(self, dataset) -> dict:
-        return {k: float(v) for k, v in self.model.evaluate(dataset, verbose=0, return_dict=True).items()}
+        return super().fit(train, validation, epochs, steps, [*callbacks, *own])
 
     def report(self) -> dict:
         found = {"parameters_by_model": {name: int(part.count_params()) for name, part in self.model.parts().items()}}
@@ -147,10 +145,6 @@ class GenerativeFit:
 def images_only(data: Prepared, include_test: bool) -> Prepared:
     """The training inputs without labels (and with the test inputs appended when ``include_test``); no
     validation split, and the test inputs without labels."""
-    from dataclasses import replace
-
-    from dlwp_cli.training.features import is_dataset
-
     x_train = data.x_train
     if include_test and data.n_test:
         x_train = (x_train.concatenate(data.x_test) if is_dataset(x_train)

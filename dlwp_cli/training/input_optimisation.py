@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from dlwp_cli import console
 from dlwp_cli.errors import ConfigError
+from dlwp_cli.run_folder import TENSORBOARD
 from dlwp_cli.training.common import Context, TrainResult
 from dlwp_cli.training.features import Prepared
 from dlwp_cli.training.modeling import model_body
@@ -39,7 +40,7 @@ class StepLog:
         self.save_every = max(1, int(save_every))
         self.deprocess = deprocess
         self.saved: list[str] = []
-        self.writer = (tf.summary.create_file_writer(str(self.run_dir / "tensorboard"))
+        self.writer = (tf.summary.create_file_writer(str(self.run_dir / TENSORBOARD))
                        if ctx.cfg.output.tensorboard else None)
         self.step = 0
 
