@@ -1,4 +1,5 @@
-"""Data-parallel training: MirroredStrategy against one device, ``dlwp launch`` with MultiWorkerMirroredStrategy
+"""Data-parallel training: MirroredStrategy against one device (the same math on even batches; fit's
+per-replica mean on an uneven last one), ``dlwp launch`` with MultiWorkerMirroredStrategy
 (custom ``strategy.run`` loop, chief-only run folder, identical weights on every worker, group restarts), and
 the launcher's TF_CONFIG and argument handling."""
 
@@ -53,7 +54,8 @@ def one_device(tmp_path_factory) -> dict:
 def test_mirrored_on_two_cpus_matches_one_device(tmp_path, one_device):
     limited_one_device = trained(tmp_path / "one", "strategy=one_device", *FULL_BATCHES)
     mirrored = trained(tmp_path / "mirrored", "strategy=mirrored", "strategy.logical_cpus=2", *FULL_BATCHES)
-    assert mirrored["environment"]["replicas"] == 2
+    assert mirrored["environment"]["strategy"] == "MirroredStrategy" and mirrored["environment"]["replicas"] == 2
+    assert mirrored["performance"]["steps_per_execution"] == 1  # keras-team/keras#19246
     assert_same_training(mirrored, limited_one_device)
     import numpy as np
 
@@ -61,6 +63,44 @@ def test_mirrored_on_two_cpus_matches_one_device(tmp_path, one_device):
 
     for got, want in zip(load_model(tmp_path / "mirrored").get_weights(), load_model(tmp_path / "one").get_weights()):
         np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-6)
+
+
+def test_mirrored_fit_weighs_an_uneven_last_batch_by_replica_not_by_row(tmp_path, one_device):
+    """digits' 1,347 training rows in batches of 32 end with 3 rows, split 2+1 over two replicas. fit (and
+    the custom train_step, which does what Keras's does) averages each replica's own mean loss, so that
+    update weighs the two rows 1/4 each and the single row 1/2, where one device weighs each 1/3. The
+    reported loss is a per-row mean either way, so epoch 1's logs agree; epoch 2 starts from weights that
+    differ by that one update, and its loss and the test scores move by about 1e-3 relative.
+    Measured: epoch-2 loss 1.51062 vs 1.50965 (6.4e-4), test loss 1.30001 vs 1.29858 (1.1e-3)."""
+    runs = {"mirrored": ["strategy=mirrored", "strategy.logical_cpus=2"],  # needs a fresh process
+            "mirrored_step": ["strategy=mirrored", "strategy.logical_cpus=2", "trainer.custom_train_step=true"]}
+    procs = {name: subprocess.Popen([sys.executable, "-m", "dlwp_cli.main", "run", *SAME_MATH, *overrides,
+                                     f"hydra.run.dir={tmp_path / name}"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for name, overrides in runs.items()}
+    metrics = {}
+    for name, proc in procs.items():
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-2000:]
+        metrics[name] = json.loads((tmp_path / name / "metrics.json").read_text())
+    one, mirrored = one_device, metrics["mirrored"]
+    assert mirrored["environment"]["replicas"] == 2
+
+    def rel(a, b):
+        return abs(a - b) / abs(b)
+
+    # Epoch 1's logs come before the uneven update has any effect: equal to float rounding.
+    assert rel(mirrored["history"]["loss"][0], one["history"]["loss"][0]) < 1e-5
+    assert mirrored["history"]["accuracy"][0] == pytest.approx(one["history"]["accuracy"][0], abs=1e-6)
+    # After it: a real difference (rounding alone stays below 1e-5), and a small one.
+    epoch2 = rel(mirrored["history"]["loss"][1], one["history"]["loss"][1])
+    test_loss = rel(mirrored["test"]["loss"], one["test"]["loss"])
+    assert 1e-4 < epoch2 < 3e-3, epoch2
+    assert test_loss < 5e-3, test_loss
+    assert abs(mirrored["test"]["accuracy"] - one["test"]["accuracy"]) <= 0.02
+    # The custom train_step reproduces fit's update and fit's loss log under two replicas too.
+    for key, values in mirrored["history"].items():
+        assert metrics["mirrored_step"]["history"][key] == pytest.approx(values, rel=1e-5), key
 
 
 def test_launch_two_workers_trains_like_one_device_and_only_the_chief_writes(tmp_path, one_device):

@@ -1,12 +1,9 @@
 """Numerics of dlwp's hand-written train steps: dynamic loss scaling under ``precision=mixed_float16`` (the
-custom loop, fit's overridden ``train_step``), and the batch mean of ``fit`` under ``MirroredStrategy``."""
+custom loop, fit's overridden ``train_step``). The batch mean of ``fit`` under ``MirroredStrategy`` is checked in
+test_distributed.py."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -127,50 +124,3 @@ def test_without_a_loss_scale_optimizer_the_gradients_are_plain():
     np.testing.assert_array_equal(gradient.numpy(), [[1.0], [2.0]])
     np.testing.assert_array_equal(model.get_weights()[0], [[0.0], [-1.0]])
     assert loss_scale(model) is None and loss_scale(None) is None
-
-
-# --- MirroredStrategy's batch mean ------------------------------------------------------------------------
-
-# Same data order and op determinism, so the runs differ only in how each batch is split and reduced
-# (tests/test_distributed.py checks that with 42 full batches they agree to float rounding).
-SAME_MATH = ["task=digits", "epochs=2", "output.console=false", "deterministic=true", "trainer.shuffle=false",
-             "output.plots=false", "output.tensorboard=false"]
-
-
-def test_mirrored_fit_weighs_an_uneven_last_batch_by_replica_not_by_row(tmp_path):
-    """digits' 1,347 training rows in batches of 32 end with 3 rows, split 2+1 over two replicas. fit (and
-    the custom train_step, which does what Keras's does) averages each replica's own mean loss, so that
-    update weighs the two rows 1/4 each and the single row 1/2, where one device weighs each 1/3. The
-    reported loss is a per-row mean either way, so epoch 1's logs agree; epoch 2 starts from weights that
-    differ by that one update, and its loss and the test scores move by about 1e-3 relative.
-    Measured: epoch-2 loss 1.51062 vs 1.50965 (6.4e-4), test loss 1.30001 vs 1.29858 (1.1e-3)."""
-    runs = {"one": ["strategy=one_device"],
-            "mirrored": ["strategy=mirrored", "strategy.logical_cpus=2"],  # needs a fresh process
-            "mirrored_step": ["strategy=mirrored", "strategy.logical_cpus=2", "trainer.custom_train_step=true"]}
-    procs = {name: subprocess.Popen([sys.executable, "-m", "dlwp_cli.main", "run", *SAME_MATH, *overrides,
-                                     f"hydra.run.dir={tmp_path / name}"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-             for name, overrides in runs.items()}
-    metrics = {}
-    for name, proc in procs.items():
-        _, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err[-2000:]
-        metrics[name] = json.loads(Path(tmp_path / name / "metrics.json").read_text())
-    one, mirrored = metrics["one"], metrics["mirrored"]
-    assert mirrored["environment"]["replicas"] == 2
-
-    def rel(a, b):
-        return abs(a - b) / abs(b)
-
-    # Epoch 1's logs come before the uneven update has any effect: equal to float rounding.
-    assert rel(mirrored["history"]["loss"][0], one["history"]["loss"][0]) < 1e-5
-    assert mirrored["history"]["accuracy"][0] == pytest.approx(one["history"]["accuracy"][0], abs=1e-6)
-    # After it: a real difference (rounding alone stays below 1e-5), and a small one.
-    epoch2 = rel(mirrored["history"]["loss"][1], one["history"]["loss"][1])
-    test_loss = rel(mirrored["test"]["loss"], one["test"]["loss"])
-    assert 1e-4 < epoch2 < 3e-3, epoch2
-    assert test_loss < 5e-3, test_loss
-    assert abs(mirrored["test"]["accuracy"] - one["test"]["accuracy"]) <= 0.02
-    # The custom train_step reproduces fit's update and fit's loss log under two replicas too.
-    for key, values in mirrored["history"].items():
-        assert metrics["mirrored_step"]["history"][key] == pytest.approx(values, rel=1e-5), key
