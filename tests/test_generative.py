@@ -98,6 +98,21 @@ def test_each_word_is_read_at_the_last_token_of_the_sentence_not_at_the_step():
     assert said == []
 
 
+def test_the_window_without_padding_gives_the_padded_windows_distribution():
+    """generate_texts feeds only the tokens so far; the causal mask makes that equal to the book's window padded
+    to the context length, read at the last token."""
+    from dlwp_tasks.models.head import Head
+    from dlwp_tasks.models.language_model import decoder_network
+
+    keras.utils.set_random_seed(3)
+    network = decoder_network(30, 12, embed_dim=8, dense_dim=16, num_heads=2, head=Head(30, "softmax"))
+    model = LanguageModel(network, [f"w{i}" for i in range(30)], 12)
+    tokens = np.random.default_rng(0).integers(2, 30, size=(3, 5))
+    padded = np.zeros((3, 12), dtype="int64")
+    padded[:, :5] = tokens
+    np.testing.assert_allclose(model._distributions(tokens, 4), model._distributions(padded, 4), atol=1e-6)
+
+
 def test_the_prompt_is_printed_as_typed_and_a_long_one_keeps_its_last_words():
     model = successor_model(VOCABULARY, sequence_length=3)
     text, said = model.generate_text("This  movie IS a Great!", temperature=0.01, length=1, seed=0)

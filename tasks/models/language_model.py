@@ -59,8 +59,8 @@ class LanguageModel(keras.Model):
         return [self.ids.get(word, UNKNOWN) for word in words_of(text)]
 
     def _distributions(self, windows: np.ndarray, position: int) -> np.ndarray:
-        """Next-token distributions at ``position`` of windows padded to the context length: the decoder on every
-        position (the causal mask keeps the padding after ``position`` out), the head at ``position`` only."""
+        """Next-token distributions at ``position`` of token windows: the decoder on every position (the causal
+        mask keeps any padding after ``position`` out), the head at ``position`` only."""
         if self._next_token is None:
             import tensorflow as tf
 
@@ -93,10 +93,10 @@ class LanguageModel(keras.Model):
         rows = [list(start) for _ in temperatures]
         words: list[list[str]] = [[] for _ in temperatures]
         for _ in range(int(length)):
+            # Only the last ``context`` tokens: under the causal mask, the padding the book adds up to the context
+            # length changes nothing at the last token, and costs up to sequence_length / context more work.
             context = min(len(rows[0]), self.sequence_length)
-            windows = np.zeros((len(rows), self.sequence_length), dtype="int64")
-            for i, tokens in enumerate(rows):
-                windows[i, :context] = tokens[-context:]
+            windows = np.array([tokens[-context:] for tokens in rows], dtype="int64")
             distributions = self._distributions(windows, context - 1)
             for i, temperature in enumerate(temperatures):
                 token = sample_next(distributions[i], temperature, rng, exclude)
