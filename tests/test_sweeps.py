@@ -163,7 +163,7 @@ def test_a_grid_sweep_killed_halfway_resumes_and_completes_every_job_once(tmp_pa
     second in its folder from its last epoch backup, and runs the third in the folder planned for it."""
     monkeypatch.chdir(tmp_path)
     sweep = tmp_path / "grid"
-    epochs = 25
+    epochs = 12
     words = ["task=digits", f"epochs={epochs}", "output.console=false", "output.plots=false", "output.save_model=false",
              "output.tensorboard=false", "model.units=[4],[8],[16]", f"hydra.sweep.dir={sweep}"]
     worker = subprocess.Popen([sys.executable, "-m", "dlwp_cli.main", "run", "-m", *words], cwd=tmp_path,
