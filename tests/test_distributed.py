@@ -72,18 +72,10 @@ def test_mirrored_fit_weighs_an_uneven_last_batch_by_replica_not_by_row(tmp_path
     reported loss is a per-row mean either way, so epoch 1's logs agree; epoch 2 starts from weights that
     differ by that one update, and its loss and the test scores move by about 1e-3 relative.
     Measured: epoch-2 loss 1.51062 vs 1.50965 (6.4e-4), test loss 1.30001 vs 1.29858 (1.1e-3)."""
-    runs = {"mirrored": ["strategy=mirrored", "strategy.logical_cpus=2"],  # needs a fresh process
-            "mirrored_step": ["strategy=mirrored", "strategy.logical_cpus=2", "trainer.custom_train_step=true"]}
-    procs = {name: subprocess.Popen([sys.executable, "-m", "dlwp_cli.main", "run", *SAME_MATH, *overrides,
-                                     f"hydra.run.dir={tmp_path / name}"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-             for name, overrides in runs.items()}
-    metrics = {}
-    for name, proc in procs.items():
-        _, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err[-2000:]
-        metrics[name] = json.loads((tmp_path / name / "metrics.json").read_text())
-    one, mirrored = one_device, metrics["mirrored"]
+    mirrored = trained(tmp_path / "mirrored", "strategy=mirrored", "strategy.logical_cpus=2")
+    mirrored_step = trained(tmp_path / "mirrored_step", "strategy=mirrored", "strategy.logical_cpus=2",
+                            "trainer.custom_train_step=true")
+    one = one_device
     assert mirrored["environment"]["replicas"] == 2
 
     def rel(a, b):
@@ -100,7 +92,7 @@ def test_mirrored_fit_weighs_an_uneven_last_batch_by_replica_not_by_row(tmp_path
     assert abs(mirrored["test"]["accuracy"] - one["test"]["accuracy"]) <= 0.02
     # The custom train_step reproduces fit's update and fit's loss log under two replicas too.
     for key, values in mirrored["history"].items():
-        assert metrics["mirrored_step"]["history"][key] == pytest.approx(values, rel=1e-5), key
+        assert mirrored_step["history"][key] == pytest.approx(values, rel=1e-5), key
 
 
 def test_launch_two_workers_trains_like_one_device_and_only_the_chief_writes(tmp_path, one_device):

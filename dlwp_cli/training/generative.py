@@ -103,8 +103,8 @@ class CollapseWatch(keras.callbacks.Callback):
 
 
 class GenerativeFit(KerasFit):
-    """``model.fit`` (the skeleton's, with ``evaluate``) on the images alone (their labels, if any, are unused), the sample callbacks, and a report
-    of the networks' sizes, the sample files and (for a GAN) the collapse verdict."""
+    """The skeleton's ``fit`` and ``evaluate`` on the images alone (their labels, if any, are unused), with the
+    sample callbacks, and a report of the networks' sizes, the sample files and (for a GAN) the collapse verdict."""
 
     def __init__(self, ctx: Context, data: Prepared):
         cfg = ctx.cfg
