@@ -35,14 +35,18 @@ def seed_everything(seed: int, deterministic: bool) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def predict_samples(model, data: Prepared, cfg: DictConfig) -> dict:
+def predict_samples(model, data: Prepared, cfg: DictConfig, test_outputs=None) -> dict:
     """Predictions for the first test examples: class and probability, or the regressed value; for masks, each
-    example's pixel accuracy and class shares."""
+    example's pixel accuracy and class shares. ``test_outputs``: the model's outputs on the test split's first
+    rows where they were already predicted."""
     count = min(int(cfg.output.predict_samples), data.n_test)
     if count == 0 or model is None or data.streamed:
         return {}
-    ds = make_dataset(data.x_test, data.y_test, data, count, indices=np.arange(count))
-    outputs = model.predict(ds, verbose=0)
+    if test_outputs is not None and len(test_outputs) >= count:
+        outputs = test_outputs[:count]
+    else:
+        ds = make_dataset(data.x_test, data.y_test, data, count, indices=np.arange(count))
+        outputs = model.predict(ds, verbose=0)
     if isinstance(outputs, (list, tuple)):
         outputs = dict(zip(model.output_names, outputs))
     if isinstance(outputs, dict):  # several named outputs: the raw values of each
@@ -218,6 +222,8 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
     with precision_policy(cfg.precision):
         result = trainer.run(Context(cfg, strategy, callbacks, run_dir), data)
     resumed_history(result.metrics, backups.get(""))
+    outputs = dict(result.split_outputs)  # each split's predictions, made once (error analysis, then samples)
+    analysis = mistakes.analyse(result.model, data, splits, cfg, run_dir, outputs) if labelled else {}
 
     metrics = {
         "experiment": cfg.experiment,
@@ -228,7 +234,7 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
         "epochs": int(cfg.epochs),
         "batch_size": int(cfg.batch_size),
         **result.metrics,
-        "predictions": predict_samples(result.model, data, cfg) if labelled else {},
+        "predictions": predict_samples(result.model, data, cfg, outputs.get("test")) if labelled else {},
         "baselines": chance_levels(data, cfg) if labelled else {},
         "performance": {
             "steps_per_execution": steps_per_execution(cfg, strategy.num_replicas_in_sync),
@@ -252,8 +258,7 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
     if result.model is not None:
         metrics["parameters"] = body_parameters(result.model, data)
     metrics.update(record_test_use(cfg, data, metrics))
-    if labelled:
-        metrics.update(mistakes.analyse(result.model, data, splits, cfg, run_dir, result.split_outputs))
+    metrics.update(analysis)
     metrics.update(run_task_reports(result.model, data, splits, cfg, run_dir))
     write_artifacts(cfg, run_dir, metrics, result.model)
     # A file marked synthetic (a generated Jena series) is never compared with the book either; a trainer that

@@ -19,16 +19,16 @@ from dlwp_tasks.datasets.base import Sequences
 MISTAKES = 12
 
 
-def _predict(model, data: Prepared, x, y, cfg: DictConfig, known=None) -> tuple[np.ndarray, np.ndarray]:
+def _predict(model, data: Prepared, split: str, x, y, cfg: DictConfig, known: dict) -> tuple[np.ndarray, np.ndarray]:
     """(the model's outputs, the true class ids) for the split's rows, at most ``trainer.limit_batches`` batches
-    of them (as the run's own evaluation); ``known`` outputs of the whole split are used instead of predicting."""
+    of them (as the run's own evaluation). Outputs in ``known[split]`` are used instead of predicting; new ones
+    are put there."""
     limit = cfg.trainer.get("limit_batches")
-    if known is not None:
-        rows = len(known) if limit is None else min(len(known), int(limit) * int(cfg.batch_size))
-        outputs = np.asarray(known[:rows], dtype="float64")
-    else:
+    if known.get(split) is None:
         dataset = make_dataset(x, y, data, int(cfg.batch_size), limit_batches=limit)
-        outputs = np.asarray(model.predict(dataset, verbose=0), dtype="float64")
+        known[split] = np.asarray(model.predict(dataset, verbose=0))
+    rows = len(known[split]) if limit is None else min(len(known[split]), int(limit) * int(cfg.batch_size))
+    outputs = np.asarray(known[split][:rows], dtype="float64")
     return outputs, class_ids(y)[: len(outputs)]
 
 
@@ -93,8 +93,9 @@ def analyse(model, data: Prepared, splits, cfg: DictConfig, run_dir: Path, split
     """metrics.json's ``confusion_matrix`` (test split) and ``thresholds`` (binary classifiers), and
     errors.json, for a single-output classifier trained on in-memory data; {} for anything else. For per-pixel
     targets (segmentation), only the confusion matrix of the test split's pixels. ``split_outputs`` holds the
-    model's outputs on whole splits where the trainer already has them (by split name)."""
-    known = split_outputs or {}
+    model's outputs on splits already predicted (by split name: the trainer's, whole splits); the outputs
+    predicted here are added to it, for later steps to reuse."""
+    known = split_outputs if split_outputs is not None else {}
     if model is None or data.streamed or not is_classification(cfg.task) or isinstance(data.y_train, dict):
         return {}
     test_allowed = bool(cfg.trainer.get("evaluate_test", True)) and data.n_test > 0
@@ -107,7 +108,7 @@ def analyse(model, data: Prepared, splits, cfg: DictConfig, run_dir: Path, split
     found: dict = {}
     shown = tested = None
     if test_allowed:
-        outputs, truth = tested = _predict(model, data, data.x_test, data.y_test, cfg, known.get("test"))
+        outputs, truth = tested = _predict(model, data, "test", data.x_test, data.y_test, cfg, known)
         predicted, confidence = _decisions(outputs)
         labels = list(splits.class_names) if splits.class_names else list(range(max(outputs.shape[-1], 2)))
         found["confusion_matrix"] = explain.confusion_matrix(truth, predicted, labels)
@@ -116,7 +117,7 @@ def analyse(model, data: Prepared, splits, cfg: DictConfig, run_dir: Path, split
         split = _threshold_split(cfg, data, test_allowed)
         if split is not None:
             name, x, y = split
-            outputs, truth = tested if name == "test" else _predict(model, data, x, y, cfg, known.get(name))
+            outputs, truth = tested if name == "test" else _predict(model, data, name, x, y, cfg, known)
             table = explain.threshold_table(truth, outputs[:, 0])
             found["thresholds"] = {"split": name, "table": table, "best_f1_threshold": explain.best_f1_threshold(table)}
     if shown is not None:
