@@ -45,10 +45,10 @@ def test_saved_model_reloads_with_the_same_predictions(tmp_path, monkeypatch):
     from dlwp_cli.training.features import prepare
 
     predict, calls = keras.Model.predict, []
-    monkeypatch.setattr(keras.Model, "predict", lambda self, *a, **k: calls.append(1) or predict(self, *a, **k))
-    metrics, cfg = run(tmp_path, "epochs=1")
+    with monkeypatch.context() as counting:  # only the run's calls; the autouse environment stays patched
+        counting.setattr(keras.Model, "predict", lambda self, *a, **k: calls.append(1) or predict(self, *a, **k))
+        metrics, cfg = run(tmp_path, "epochs=1")
     assert len(calls) == 1  # the test split once: the error analysis's outputs give the samples too
-    monkeypatch.undo()
     model = keras.models.load_model(tmp_path / "model.keras")
     assert model.count_params() == metrics["parameters"] == 64 * 64 + 64 + 64 * 10 + 10
     x_test = prepare(load_data(cfg), cfg.task, "vector").x_test[:10]
