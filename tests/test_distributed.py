@@ -27,14 +27,37 @@ FULL_BATCHES = ["trainer.limit_batches=42"]
 RTOL = 1e-5  # measured: up to ~2e-7 (float reduction order)
 
 
-def dlwp(*args, cwd=None, timeout=240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dlwp_cli.main", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=timeout)
+# The runs the mirrored tests compare, all trained in one process (one TensorFlow start instead of five). The
+# mirrored ones come first: the CPU can be split into logical devices only before TensorFlow starts, and the
+# one-device runs then use the first of them, which computes as the unsplit CPU does.
+RUNS = {
+    "mirrored_full_batches": ["strategy=mirrored", "strategy.logical_cpus=2", *FULL_BATCHES],
+    "mirrored": ["strategy=mirrored", "strategy.logical_cpus=2"],
+    "mirrored_step": ["strategy=mirrored", "strategy.logical_cpus=2", "trainer.custom_train_step=true"],
+    "one_device_full_batches": ["strategy=one_device", *FULL_BATCHES],
+    "one_device": ["strategy=one_device"],
+}
+TRAIN_IN_ORDER = """
+import json, sys
+from dlwp_cli.main import main
+for run_dir, overrides in json.loads(sys.argv[1]):
+    code = main(["run", *overrides, "hydra.run.dir=" + run_dir])
+    if code:
+        sys.exit(code)
+"""
 
 
-def trained(run_dir: Path, *overrides) -> dict:
-    result = dlwp("run", *SAME_MATH, *overrides, f"hydra.run.dir={run_dir}")
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("runs")
+    jobs = [(str(root / name), [*SAME_MATH, *overrides]) for name, overrides in RUNS.items()]
+    result = subprocess.run([sys.executable, "-c", TRAIN_IN_ORDER, json.dumps(jobs)], capture_output=True,
+                            text=True, timeout=400)
     assert result.returncode == 0, result.stderr[-2000:]
+    return {name: root / name for name in RUNS}
+
+
+def metrics(run_dir: Path) -> dict:
     return json.loads((run_dir / "metrics.json").read_text())
 
 
@@ -46,36 +69,29 @@ def assert_same_training(got: dict, want: dict) -> None:
         assert got["test"][key] == pytest.approx(value, rel=RTOL), key
 
 
-@pytest.fixture(scope="module")
-def one_device(tmp_path_factory) -> dict:
-    return trained(tmp_path_factory.mktemp("one_device"), "strategy=one_device")
-
-
-def test_mirrored_on_two_cpus_matches_one_device(tmp_path, one_device):
-    limited_one_device = trained(tmp_path / "one", "strategy=one_device", *FULL_BATCHES)
-    mirrored = trained(tmp_path / "mirrored", "strategy=mirrored", "strategy.logical_cpus=2", *FULL_BATCHES)
+def test_mirrored_on_two_cpus_matches_one_device(runs):
+    mirrored, one = metrics(runs["mirrored_full_batches"]), metrics(runs["one_device_full_batches"])
     assert mirrored["environment"]["strategy"] == "MirroredStrategy" and mirrored["environment"]["replicas"] == 2
+    assert one["environment"]["strategy"] == "OneDeviceStrategy" and one["environment"]["replicas"] == 1
     assert mirrored["performance"]["steps_per_execution"] == 1  # keras-team/keras#19246
-    assert_same_training(mirrored, limited_one_device)
+    assert_same_training(mirrored, one)
     import numpy as np
 
     from dlwp_cli.loading import load_model
 
-    for got, want in zip(load_model(tmp_path / "mirrored").get_weights(), load_model(tmp_path / "one").get_weights()):
-        np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-6)
+    got, want = load_model(runs["mirrored_full_batches"]), load_model(runs["one_device_full_batches"])
+    for got_weights, want_weights in zip(got.get_weights(), want.get_weights()):
+        np.testing.assert_allclose(got_weights, want_weights, rtol=RTOL, atol=1e-6)
 
 
-def test_mirrored_fit_weighs_an_uneven_last_batch_by_replica_not_by_row(tmp_path, one_device):
+def test_mirrored_fit_weighs_an_uneven_last_batch_by_replica_not_by_row(runs):
     """digits' 1,347 training rows in batches of 32 end with 3 rows, split 2+1 over two replicas. fit (and
     the custom train_step, which does what Keras's does) averages each replica's own mean loss, so that
     update weighs the two rows 1/4 each and the single row 1/2, where one device weighs each 1/3. The
     reported loss is a per-row mean either way, so epoch 1's logs agree; epoch 2 starts from weights that
     differ by that one update, and its loss and the test scores move by about 1e-3 relative.
     Measured: epoch-2 loss 1.51062 vs 1.50965 (6.4e-4), test loss 1.30001 vs 1.29858 (1.1e-3)."""
-    mirrored = trained(tmp_path / "mirrored", "strategy=mirrored", "strategy.logical_cpus=2")
-    mirrored_step = trained(tmp_path / "mirrored_step", "strategy=mirrored", "strategy.logical_cpus=2",
-                            "trainer.custom_train_step=true")
-    one = one_device
+    mirrored, mirrored_step, one = (metrics(runs[name]) for name in ("mirrored", "mirrored_step", "one_device"))
     assert mirrored["environment"]["replicas"] == 2
 
     def rel(a, b):
@@ -95,7 +111,7 @@ def test_mirrored_fit_weighs_an_uneven_last_batch_by_replica_not_by_row(tmp_path
         assert mirrored_step["history"][key] == pytest.approx(values, rel=1e-5), key
 
 
-def test_launch_trains_like_one_device_restarts_a_dead_worker_and_only_the_chief_writes(tmp_path, one_device):
+def test_launch_trains_like_one_device_restarts_a_dead_worker_and_only_the_chief_writes(tmp_path, runs):
     """Two workers, one killed after epoch 1: the launcher restarts the group, both resume from the chief's
     epoch-1 backup, and the finished run is one device's (the strategy.run loop averages over the global batch,
     uneven last batch included), written once, with the same weights on both workers."""
@@ -125,10 +141,10 @@ def test_launch_trains_like_one_device_restarts_a_dead_worker_and_only_the_chief
 
     run_dirs = [p for p in (tmp_path / "outputs").glob("*/*") if p.is_dir()]
     assert len(run_dirs) == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["outputs"]  # the restart reuses it
-    metrics = json.loads((run_dirs[0] / "metrics.json").read_text())
-    assert metrics["distributed"] == {"workers": 2, "replicas": 2, "loop": "strategy.run"}
-    assert metrics["resumed"] is True and not (run_dirs[0] / "backup").exists()
-    assert_same_training(metrics, one_device)
+    launched = metrics(run_dirs[0])
+    assert launched["distributed"] == {"workers": 2, "replicas": 2, "loop": "strategy.run"}
+    assert launched["resumed"] is True and not (run_dirs[0] / "backup").exists()
+    assert_same_training(launched, metrics(runs["one_device"]))
 
     from dlwp_cli.loading import load_model
     from dlwp_cli.training.distributed import weights_sha256
