@@ -138,10 +138,11 @@ def execute(cfg: DictConfig, run_dir: Path, choices: dict, overrides: str = "") 
         console.log.error("failed: %s: %s (full traceback in %s)", type(err).__name__, err, log)
         FAILED_JOBS.append(str(run_dir))
         return None
+    else:
+        console.log.info("completed: %s", _result_line(metrics))
+        return metrics
     finally:
         console.log_to_run_folder(False)
-    console.log.info("completed: %s", _result_line(metrics))
-    return metrics
 
 
 def _result_line(metrics: dict) -> str:

@@ -69,18 +69,27 @@ class _NotOnConsole(logging.Filter):
         return not (record.name == log.name or record.name.startswith(log.name + "."))
 
 
+_level_before = logging.NOTSET   # the dlwp logger's own level before the run that log_to_run_folder switched on
+
+
 def log_to_run_folder(on: bool = True) -> None:
-    """Send the ``dlwp`` logger's INFO lines to the file handlers Hydra set up for the job (``dlwp.log``),
-    not to its console handlers, and copy console output there while ``on``."""
+    """While ``on``, send the ``dlwp`` logger's INFO lines to the file handlers Hydra set up for the job
+    (``dlwp.log``), not to its console handlers, and copy console output there. Off undoes all of it, so the
+    process goes on (a sweep's next job, a notebook, a test's log capture) with logging as it was."""
+    global _level_before
     console.tee = on
-    if not on:
+    handlers = [h for h in logging.getLogger().handlers if not isinstance(h, logging.FileHandler)]
+    if on:
+        _level_before = log.level
+        log.setLevel(logging.INFO)
+        for handler in handlers:
+            if not any(isinstance(f, _NotOnConsole) for f in handler.filters):
+                handler.addFilter(_NotOnConsole())
         return
-    log.setLevel(logging.INFO)
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.FileHandler):
-            continue
-        if not any(isinstance(f, _NotOnConsole) for f in handler.filters):
-            handler.addFilter(_NotOnConsole())
+    log.setLevel(_level_before)
+    for handler in handlers:
+        for added in [f for f in handler.filters if isinstance(f, _NotOnConsole)]:
+            handler.removeFilter(added)
 
 
 # -- TensorFlow's native start-up lines -------------------------------------------------------------

@@ -94,6 +94,27 @@ def test_a_run_prints_no_tensorflow_start_up_lines_and_logs_to_its_folder(tmp_pa
     assert "[dlwp][INFO]" not in result.stdout  # the run log stays in the file
 
 
+def test_a_run_in_process_leaves_logging_as_it_found_it(tmp_path, monkeypatch):
+    """A run keeps the dlwp logger's records off console handlers only while it runs. Afterwards (a sweep's next
+    job, a notebook, a test) every root handler, Hydra's console handler included, takes them again, and the
+    logger has its level from before."""
+    import logging
+
+    from dlwp_cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    level = console.log.level
+    assert main(["run", "task=digits", "epochs=1", "trainer.limit_batches=2", "output.console=false",
+                 "output.save_model=false", "output.tensorboard=false", "output.plots=false",
+                 "hydra.run.dir=run"]) == 0
+    assert "completed: test.accuracy=" in (tmp_path / "run" / "dlwp.log").read_text()
+    assert console.log.level == level
+    handlers = logging.getLogger().handlers
+    assert any(type(h) is logging.StreamHandler for h in handlers)  # Hydra's console handler stays
+    record = console.log.makeRecord(console.log.name, logging.WARNING, __file__, 0, "after the run", (), None)
+    assert all(handler.filter(record) for handler in handlers)
+
+
 def test_a_sweep_ends_with_how_many_jobs_failed(tmp_path):
     """Two jobs: digits trains; mnist finds no data (offline, empty data folder) after its folder exists."""
     empty = tmp_path / "data"

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from dlwp_cli import pipeline
+from dlwp_cli import console, pipeline
 from dlwp_cli.config.compose import compose_validated
 from dlwp_cli.main import main
 from dlwp_tasks.generative.collapse import collapse_epoch, collapse_verdict
@@ -420,7 +420,11 @@ def test_a_gan_trains_on_a_users_unlabelled_image_folder(tmp_path, caplog):
                              "model.generator_filters=[16,16,16]", "model.samples=4", "trainer=generative",
                              "epochs=2", "batch_size=4", "output.console=false"])
     run_dir = tmp_path / "run"
-    pipeline.run(cfg, run_dir, choices={})
+    console.log.addHandler(caplog.handler)  # on the dlwp logger itself: whatever the root logger's handlers are
+    try:
+        pipeline.run(cfg, run_dir, choices={})
+    finally:
+        console.log.removeHandler(caplog.handler)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["train_examples"] == 8 and len(metrics["history"]["d_loss"]) == 2
     assert metrics["samples"] == ["samples/epoch_001.png", "samples/epoch_002.png"]
