@@ -38,8 +38,11 @@ def seed_everything(seed: int, deterministic: bool) -> None:
 def predict_samples(model, data: Prepared, cfg: DictConfig, test_outputs=None) -> dict:
     """Predictions for the first test examples: class and probability, or the regressed value; for masks, each
     example's pixel accuracy and class shares. ``test_outputs``: the model's outputs on the test split's first
-    rows where they were already predicted."""
+    rows where they were already predicted. Under ``trainer.limit_batches`` only the rows the run scored."""
     count = min(int(cfg.output.predict_samples), data.n_test)
+    limit = cfg.trainer.get("limit_batches")
+    if limit:
+        count = min(count, int(limit) * int(cfg.batch_size))
     if count == 0 or model is None or data.streamed:
         return {}
     if test_outputs is not None and len(test_outputs) >= count:

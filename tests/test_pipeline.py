@@ -38,7 +38,11 @@ def test_digits_learns(tmp_path):
     assert metrics["history"]["loss"][-1] < metrics["history"]["loss"][0]
 
 
-def test_saved_model_reloads_with_the_same_predictions(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("overrides", "samples"), [([], 10), (["trainer.limit_batches=2", "batch_size=4"], 8)],
+                         ids=["whole_test_split", "two_batches_of_four"])
+def test_saved_model_reloads_with_the_same_predictions(tmp_path, monkeypatch, overrides, samples):
+    """metrics.json's sample predictions are the reloaded model's; under a batch cap (debug=smoke), only the
+    rows the run scored."""
     import keras
 
     from dlwp_cli.data import load_data
@@ -47,11 +51,12 @@ def test_saved_model_reloads_with_the_same_predictions(tmp_path, monkeypatch):
     predict, calls = keras.Model.predict, []
     with monkeypatch.context() as counting:  # only the run's calls; the autouse environment stays patched
         counting.setattr(keras.Model, "predict", lambda self, *a, **k: calls.append(1) or predict(self, *a, **k))
-        metrics, cfg = run(tmp_path, "epochs=1")
+        metrics, cfg = run(tmp_path, "epochs=1", *overrides)
     assert len(calls) == 1  # the test split once: the error analysis's outputs give the samples too
     model = keras.models.load_model(tmp_path / "model.keras")
     assert model.count_params() == metrics["parameters"] == 64 * 64 + 64 + 64 * 10 + 10
-    x_test = prepare(load_data(cfg), cfg.task, "vector").x_test[:10]
+    assert len(metrics["predictions"]["predicted"]) == samples
+    x_test = prepare(load_data(cfg), cfg.task, "vector").x_test[:samples]
     probabilities = model.predict(x_test, verbose=0)
     assert probabilities.argmax(axis=1).tolist() == metrics["predictions"]["predicted"]
     np.testing.assert_allclose(probabilities.max(axis=1), metrics["predictions"]["probability"], rtol=1e-5)
