@@ -193,10 +193,25 @@ def config_tree(cfg, title: str = "config") -> Tree:
     return tree
 
 
+def update_label(cfg, optimizer_choice) -> str:
+    """What updates the run's weights: the optimizer group's choice, the model's own optimizer nodes (a GAN's
+    ``d_optimizer`` and ``g_optimizer``), or the trainer's own rule (DeepDream's gradient ascent)."""
+    from hydra.utils import get_class
+    from omegaconf import DictConfig
+
+    own_update = getattr(get_class(cfg.trainer._target_), "own_update", None)
+    if own_update:
+        return own_update
+    own = [f"model.{key}" for key, node in (cfg.model or {}).items()
+           if str(key).endswith("optimizer") and isinstance(node, DictConfig)]
+    return ",".join(own) if own else str(optimizer_choice)
+
+
 def summary(cfg, choices: dict, run_dir) -> None:
     """One line per choice that shapes the run."""
     console.rule(f"[bold]dlwp run[/] {cfg.name}")
-    parts = [f"{group}={choices.get(group)}" for group in ("task", "model", "optimizer", "strategy", "trainer")]
+    shown = {**choices, "optimizer": update_label(cfg, choices.get("optimizer"))}
+    parts = [f"{group}={shown.get(group)}" for group in ("task", "model", "optimizer", "strategy", "trainer")]
     console.print("  ".join(parts))
     console.print(
         f"epochs={cfg.epochs}  batch_size={cfg.batch_size}  seed={cfg.seed}  source={cfg.source}  "

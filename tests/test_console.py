@@ -167,3 +167,20 @@ def test_book_table_figures_write_counts_out():
     assert console.figure(5817633.0) == "5,817,633" and console.figure(20000) == "20,000"
     assert console.figure(0, sign=True) == "+0" and console.figure(-0.01084, sign=True) == "-0.01084"
     assert console.figure(0.8722) == "0.8722" and console.figure(2.5199) == "2.52"
+
+
+@pytest.mark.parametrize(("overrides", "shown"), [
+    (["experiment=ch12/vae_mnist"], "rmsprop"),  # the VAE trains with the optimizer group
+    (["experiment=ch12/gan_celeba_dcgan"], "model.d_optimizer,model.g_optimizer"),
+    (["experiment=ch12/deepdream_inception_v3"], "gradient ascent (trainer.step)"),
+    (["experiment=ch12/style_transfer_vgg19"], "SGD (trainer.learning_rate)"),
+    (["trainer=random_baseline"], "none"),
+])
+def test_the_header_names_what_updates_the_weights(overrides, shown):
+    from dlwp_cli.config.compose import compose_validated
+
+    cfg = compose_validated(overrides)
+    assert console.update_label(cfg, "rmsprop") == shown
+    with console.console.capture() as captured:
+        console.summary(cfg, {"optimizer": "rmsprop", "trainer": "t"}, "run")
+    assert f"optimizer={shown}  " in captured.get()

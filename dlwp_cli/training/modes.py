@@ -28,6 +28,8 @@ class TrainerMode:
     backs_up_epochs: ClassVar[bool] = False
     # Whether the mode trains the model group's body at all (False: a baseline without a model).
     trains_model: ClassVar[bool] = True
+    # What updates the weights (or the picture) when it is not the optimizer group: shown in the run's header.
+    own_update: ClassVar[Optional[str]] = None
 
     def __post_init__(self):
         if self.limit_batches is not None and self.limit_batches < 1:
@@ -111,6 +113,7 @@ class RandomBaseline(TrainerMode):
     """No model: accuracy of the test labels against a shuffled copy of themselves."""
 
     trains_model: ClassVar[bool] = False
+    own_update: ClassVar[Optional[str]] = "none"
 
     def run(self, ctx, data):
         from dlwp_cli.training.trainers import random_baseline_trainer
@@ -216,6 +219,8 @@ class DeepDream(InputOptimisation):
     iterations: int
     max_loss: Optional[float]
 
+    own_update: ClassVar[Optional[str]] = "gradient ascent (trainer.step)"
+
     def __post_init__(self):
         super().__post_init__()
         if self.num_octave < 1 or self.iterations < 1 or self.octave_scale <= 1.0 or self.step <= 0:
@@ -235,6 +240,8 @@ class StyleTransfer(InputOptimisation):
 
     iterations: int
     learning_rate: LearningRateDecay
+
+    own_update: ClassVar[Optional[str]] = "SGD (trainer.learning_rate)"
 
     def __post_init__(self):
         super().__post_init__()
