@@ -196,10 +196,11 @@ def config_tree(cfg, title: str = "config") -> Tree:
 def update_label(cfg, optimizer_choice) -> str:
     """What updates the run's weights: the optimizer group's choice, the model's own optimizer nodes (a GAN's
     ``d_optimizer`` and ``g_optimizer``), or the trainer's own rule (DeepDream's gradient ascent)."""
-    from hydra.utils import get_class
     from omegaconf import DictConfig
 
-    own_update = getattr(get_class(cfg.trainer._target_), "own_update", None)
+    from dlwp_cli.config.plugins import trainer_class
+
+    own_update = getattr(trainer_class(cfg.trainer._target_), "own_update", None)
     if own_update:
         return own_update
     own = [f"model.{key}" for key, node in (cfg.model or {}).items()
