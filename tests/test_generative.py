@@ -431,3 +431,45 @@ def test_a_gan_trains_on_a_users_unlabelled_image_folder(tmp_path, caplog):
     assert metrics["collapse"]["detected"] is False and metrics["collapse"]["rule"]["epochs"] == 3
     assert Image.open(run_dir / "samples.png").size == (32, 32)   # 4 samples of 16 x 16 in a 2 x 2 grid
     assert "EarlyStopping watches val_loss" in caplog.text   # image_folder's early stopping: no validation here
+
+
+def test_a_gan_interrupted_after_an_epoch_resumes_and_ends_as_the_uninterrupted_run(tmp_path, monkeypatch):
+    """Both optimizers' states, the latent noise's seed state and the collapse watcher's losses come back from
+    the epoch backup: the resumed run's losses, sample grids and weights are the uninterrupted run's."""
+    from PIL import Image
+
+    from dlwp_cli.training.generative import EpochSamples
+
+    folder = tmp_path / "faces" / "any"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    cfg = compose_validated(["task=image_folder", f"task.path={tmp_path / 'faces'}", "task.labels=none",
+                             "task.image_size=[16,16]", "model=dcgan", "model.generator_filters=[16,16,16]",
+                             "model.samples=4", "trainer=generative", "epochs=3", "batch_size=4",
+                             "deterministic=true", "output.console=false", "output.tensorboard=false"])
+    pipeline.run(cfg, tmp_path / "whole", choices={})
+
+    written = EpochSamples.on_epoch_end
+
+    def stop_after_epoch_2(self, epoch, logs=None):
+        written(self, epoch, logs)
+        if epoch == 1:  # epoch 2 is backed up (the backup callback comes first) and its grid written
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as interrupted:
+        interrupted.setattr(EpochSamples, "on_epoch_end", stop_after_epoch_2)
+        with pytest.raises(KeyboardInterrupt):
+            pipeline.run(cfg, tmp_path / "resumed", choices={})
+    pipeline.run(cfg, tmp_path / "resumed", choices={})
+
+    whole, resumed = (json.loads((tmp_path / run / "metrics.json").read_text()) for run in ("whole", "resumed"))
+    assert resumed["resumed"] is True and "resumed" not in whole
+    for key in ("d_loss", "g_loss"):
+        assert len(resumed["history"][key]) == 3
+        np.testing.assert_allclose(resumed["history"][key], whole["history"][key], rtol=1e-5)
+    assert resumed["samples"] == whole["samples"] == [f"samples/epoch_00{e}.png" for e in (1, 2, 3)]
+    assert resumed["collapse"] == whole["collapse"]
+    grids = [np.asarray(Image.open(tmp_path / run / "samples.png"), dtype=float) for run in ("whole", "resumed")]
+    np.testing.assert_allclose(grids[1], grids[0], atol=1)

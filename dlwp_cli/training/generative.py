@@ -8,6 +8,7 @@ the same name in the model's config (a GAN's ``d_optimizer`` and ``g_optimizer``
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +24,7 @@ from dlwp_cli.training.common import Context
 from dlwp_cli.run_folder import TENSORBOARD
 from dlwp_cli.training.features import Prepared, is_dataset
 from dlwp_cli.training.modeling import make_optimizer, model_body, steps_per_execution
+from dlwp_cli.training.resilience import EpochBackup
 from dlwp_cli.training.skeleton import KerasFit
 from dlwp_tasks.generative.collapse import collapse_message, collapse_verdict
 from dlwp_tasks.generative.images import save_png
@@ -67,6 +69,13 @@ class EpochSamples(keras.callbacks.Callback):
         self.folder, self.every, self.epochs = Path(folder), max(1, int(every)), int(epochs)
         self.writer = tf.summary.create_file_writer(str(log_dir / SAMPLES)) if log_dir is not None else None
         self.written: list[str] = []
+        self.backup = None  # the run's EpochBackup, whose restored epochs' grids are already in the folder
+
+    def on_train_begin(self, logs=None):
+        done = self.backup.restored_epoch if self.backup is not None else 0
+        earlier = {int(found.group(1)): path.name for path in self.folder.glob("epoch_*.png")
+                   if (found := re.fullmatch(r"epoch_(\d+)\.png", path.name))}
+        self.written = [earlier[epoch] for epoch in sorted(earlier) if epoch <= done]
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every and epoch + 1 != self.epochs:
@@ -89,6 +98,14 @@ class CollapseWatch(keras.callbacks.Callback):
         self.d_loss: list[float] = []
         self.g_loss: list[float] = []
         self.verdict = collapse_verdict([], [], **rule)
+        self.backup = None  # the run's EpochBackup: a resumed run's losses so far come from it
+
+    def on_train_begin(self, logs=None):
+        restored = self.backup.history() if self.backup is not None else {}
+        self.d_loss, self.g_loss = list(restored.get("d_loss", [])), list(restored.get("g_loss", []))
+        self.verdict = collapse_verdict(self.d_loss, self.g_loss, **self.rule)
+        if self.verdict["detected"]:  # warned before the restart
+            self.verdict["message"] = collapse_message(self.verdict)
 
     def on_epoch_end(self, epoch, logs=None):
         self.d_loss.append(float(logs["d_loss"]))
@@ -119,6 +136,8 @@ class GenerativeFit(KerasFit):
 
     def fit(self, train, validation, epochs: int, steps: int, callbacks: list) -> dict:
         own = [cb for cb in (self.samples, self.collapse) if cb is not None]
+        for cb in own:  # after the backup among the callbacks, so they see what it restored
+            cb.backup = next((b for b in callbacks if isinstance(b, EpochBackup)), None)
         if validation is None:  # callbacks watching validation scores (a task's early stopping) have nothing to watch
             watching = [cb for cb in callbacks if str(getattr(cb, "monitor", "")).startswith("val_")]
             for cb in watching:

@@ -165,6 +165,7 @@ class Generative(TrainerMode):
     run_eagerly: bool
 
     uses_labels: ClassVar[bool] = False
+    backs_up_epochs: ClassVar[bool] = True
 
     def __post_init__(self):
         super().__post_init__()

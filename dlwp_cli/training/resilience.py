@@ -85,8 +85,9 @@ class EpochBackup(keras.callbacks.Callback):
         state = json.loads((folder / run_folder.BACKUP_STATE).read_text())
         with np.load(folder / ARRAYS) as stored:
             arrays = dict(stored)
-        if self.model.optimizer is not None and not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)
+        for optimizer, variables in _optimizers(self.model):  # built, so their saved state loads too
+            if not optimizer.built:
+                optimizer.build(variables)
         self.model.load_weights(folder / WEIGHTS)
         for i, variable in enumerate(_random_states(self.model)):
             variable.assign(arrays[f"random_state.{i}"])
@@ -154,6 +155,14 @@ def history_lists(epochs: dict[int, dict]) -> dict[str, list[float]]:
 
 WEIGHTS = "model.weights.h5"   # the model's and the optimizer's variables
 ARRAYS = "arrays.npz"          # the layers' random states and the callbacks' arrays
+
+
+def _optimizers(model) -> list[tuple]:
+    """(optimizer, the variables it updates) for each optimizer the model trains with: its own pairs when it has
+    several (a GAN's ``optimizer_variables()``), else the compiled optimizer and the trainable variables."""
+    if hasattr(model, "optimizer_variables"):
+        return list(model.optimizer_variables())
+    return [(model.optimizer, model.trainable_variables)] if model.optimizer is not None else []
 
 
 def _random_states(model) -> list:

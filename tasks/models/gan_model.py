@@ -80,6 +80,11 @@ class GAN(NamedNetworks, keras.Model):
     def metrics(self):
         return [self.d_loss_metric, self.g_loss_metric]
 
+    def optimizer_variables(self) -> list[tuple]:
+        """Each optimizer with the weights it updates (what an epoch backup builds before restoring them)."""
+        return [(self.d_optimizer, self.discriminator.trainable_variables),
+                (self.g_optimizer, self.generator.trainable_variables)]
+
     def call(self, z, training=False):
         return self.generator(z, training=training)
 
