@@ -206,7 +206,8 @@ def _run(cfg: DictConfig, run_dir: Path, choices: dict | None, strategy) -> dict
     backups: dict[str, EpochBackup] = {}
 
     def callbacks(label: str, steps: int) -> list:
-        # Backups make plain fits resumable; K-fold restarts its folds, hand-written loops their epochs.
+        # Backups make fits resumable (plain, pretrained and generative); K-fold restarts its folds, hand-written
+        # loops their epochs.
         backup = run_dir / BACKUP / (label or "fit") if trainer.backs_up_epochs else None
         built = resilience_callbacks(backup)
         specs = {**cfg.task.callbacks, **cfg.callbacks}  # the task's own defaults, then the callbacks group

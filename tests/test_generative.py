@@ -407,7 +407,8 @@ def test_a_picture_too_small_for_the_dream_gives_the_minimum_size(tmp_path):
         pipeline.run(cfg, tmp_path / "run", choices={})
 
 
-def test_a_gan_trains_on_a_users_unlabelled_image_folder(tmp_path, caplog):
+def small_gan(tmp_path, *overrides):
+    """A DCGAN config for a user's folder of 8 unlabelled 20x24 pictures, read at 16x16, with a small generator."""
     from PIL import Image
 
     folder = tmp_path / "faces" / "any"
@@ -415,10 +416,16 @@ def test_a_gan_trains_on_a_users_unlabelled_image_folder(tmp_path, caplog):
     rng = np.random.default_rng(0)
     for i in range(8):
         Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(folder / f"{i}.png")
-    cfg = compose_validated(["task=image_folder", f"task.path={tmp_path / 'faces'}", "task.labels=none",
-                             "task.image_size=[16,16]", "task.crop_to_aspect_ratio=true", "model=dcgan",
-                             "model.generator_filters=[16,16,16]", "model.samples=4", "trainer=generative",
-                             "epochs=2", "batch_size=4", "output.console=false"])
+    return compose_validated(["task=image_folder", f"task.path={tmp_path / 'faces'}", "task.labels=none",
+                              "task.image_size=[16,16]", "model=dcgan", "model.generator_filters=[16,16,16]",
+                              "model.samples=4", "trainer=generative", "batch_size=4", "output.console=false",
+                              *overrides])
+
+
+def test_a_gan_trains_on_a_users_unlabelled_image_folder(tmp_path, caplog):
+    from PIL import Image
+
+    cfg = small_gan(tmp_path, "task.crop_to_aspect_ratio=true", "epochs=2")
     run_dir = tmp_path / "run"
     console.log.addHandler(caplog.handler)  # on the dlwp logger itself: whatever the root logger's handlers are
     try:
@@ -440,15 +447,7 @@ def test_a_gan_interrupted_after_an_epoch_resumes_and_ends_as_the_uninterrupted_
 
     from dlwp_cli.training.generative import EpochSamples
 
-    folder = tmp_path / "faces" / "any"
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i in range(8):
-        Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(folder / f"{i}.png")
-    cfg = compose_validated(["task=image_folder", f"task.path={tmp_path / 'faces'}", "task.labels=none",
-                             "task.image_size=[16,16]", "model=dcgan", "model.generator_filters=[16,16,16]",
-                             "model.samples=4", "trainer=generative", "epochs=3", "batch_size=4",
-                             "deterministic=true", "output.console=false", "output.tensorboard=false"])
+    cfg = small_gan(tmp_path, "epochs=3", "deterministic=true", "output.tensorboard=false")
     pipeline.run(cfg, tmp_path / "whole", choices={})
 
     written = EpochSamples.on_epoch_end
