@@ -8,7 +8,6 @@ the same name in the model's config (a GAN's ``d_optimizer`` and ``g_optimizer``
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -71,17 +70,23 @@ class EpochSamples(keras.callbacks.Callback):
         self.written: list[str] = []
         self.backup = None  # the run's EpochBackup, whose restored epochs' grids are already in the folder
 
+    def due(self, number: int) -> bool:
+        """Whether epoch ``number`` (from 1) writes a grid."""
+        return number % self.every == 0 or number == self.epochs
+
+    @staticmethod
+    def file_name(number: int) -> str:
+        return f"epoch_{number:03d}.png"
+
     def on_train_begin(self, logs=None):
         done = self.backup.restored_epoch if self.backup is not None else 0
-        earlier = {int(found.group(1)): path.name for path in self.folder.glob("epoch_*.png")
-                   if (found := re.fullmatch(r"epoch_(\d+)\.png", path.name))}
-        self.written = [earlier[epoch] for epoch in sorted(earlier) if epoch <= done]
+        self.written = [self.file_name(number) for number in range(1, done + 1) if self.due(number)]
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every and epoch + 1 != self.epochs:
+        if not self.due(epoch + 1):
             return
         grid = self.model.sample_grid()
-        path = save_png(grid, self.folder / f"epoch_{epoch + 1:03d}.png")
+        path = save_png(grid, self.folder / self.file_name(epoch + 1))
         self.written.append(path.name)
         if self.writer is not None:
             with self.writer.as_default():
